@@ -1,0 +1,29 @@
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from .roles import STAFF_ROLES, Role
+
+
+class User(AbstractUser):
+    """A portal user. The role is the user's group; a user holds exactly one role."""
+
+    preferred_language = models.CharField(
+        _("preferred language"), max_length=8, choices=[("fa", "فارسی"), ("en", "English")], default="fa"
+    )
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+
+    @property
+    def role(self) -> str | None:
+        names = [g.name for g in self.groups.all()]
+        return names[0] if names else None
+
+    def has_role(self, role: Role | str) -> bool:
+        return self.role == role
+
+    @property
+    def is_portal_staff(self) -> bool:
+        return self.role in STAFF_ROLES

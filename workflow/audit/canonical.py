@@ -1,0 +1,75 @@
+"""Canonical encoding of audit events: RFC 8785 (JCS), built fast.
+
+Event data carry only strings, integers, booleans, null, lists and objects — no floats — and
+for such values Python's ``json.dumps(sort_keys=True, separators=(",", ":"),
+ensure_ascii=False)`` produces exactly the JCS bytes (the property test in
+``tests/workflow/test_audit_canonical.py`` checks this against the ``rfc8785`` library).
+The event envelope is assembled from pre-escaped fields in JCS key order, which keeps
+``verify_audit`` within a small factor of raw hashing.
+"""
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Mapping
+from json.encoder import encode_basestring  # type: ignore[attr-defined]
+from typing import Any
+
+GENESIS_HASH = "0" * 64
+
+
+class NotCanonicalisable(TypeError):
+    pass
+
+
+def _check(value: Any) -> None:
+    if isinstance(value, float):
+        raise NotCanonicalisable("audit data may not hold floats; store them as strings")
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise NotCanonicalisable("audit data keys must be strings")
+            _check(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _check(item)
+    elif not (value is None or isinstance(value, str | int | bool)):
+        raise NotCanonicalisable(f"audit data may not hold {type(value).__name__}")
+
+
+def canonical_data(data: Mapping[str, Any]) -> str:
+    _check(data)
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def format_time(moment: dt.datetime) -> str:
+    """UTC, microseconds, 'Z': one spelling for one instant."""
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _str_or_null(value: str) -> str:
+    return encode_basestring(value) if value else "null"
+
+
+def event_bytes(
+    *,
+    stream: str,
+    seq: int,
+    occurred_at: str,
+    actor: str,
+    actor_role: str,
+    action: str,
+    object_ref: str,
+    data_json: str,
+    prev_hash: str,
+) -> bytes:
+    """The JCS encoding of one event (keys in sorted order; ``data_json`` already canonical)."""
+    return (
+        f'{{"action":{encode_basestring(action)},"actor":{_str_or_null(actor)},"data":{data_json},'
+        f'"object":{_str_or_null(object_ref)},"occurred_at":"{occurred_at}","prev_hash":"{prev_hash}",'
+        f'"role":{_str_or_null(actor_role)},"seq":{seq},"stream":{encode_basestring(stream)}}}'
+    ).encode()
+
+
+def event_hash(**fields: Any) -> str:
+    return hashlib.sha256(event_bytes(**fields)).hexdigest()

@@ -1,0 +1,19 @@
+from .audit import AuditEvent, AuditStreamHead
+from .authority import Authority, AuthorityContact, AuthorityInstrument
+from .disclosure import DisclosureOrder, DisclosureState, OrderIdentifier, ScopeItem, VerificationCheck
+from .preservation import PreservationOrder, PreservationState
+
+__all__ = [
+    "AuditEvent",
+    "AuditStreamHead",
+    "Authority",
+    "AuthorityContact",
+    "AuthorityInstrument",
+    "DisclosureOrder",
+    "DisclosureState",
+    "OrderIdentifier",
+    "PreservationOrder",
+    "PreservationState",
+    "ScopeItem",
+    "VerificationCheck",
+]
