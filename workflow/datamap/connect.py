@@ -106,10 +106,9 @@ def _open(dialect: Dialect, url: str, *, readonly: bool) -> Any:
 
         conninfo = url.replace("postgres://", "postgresql://", 1).replace("pgsql://", "postgresql://", 1)
         conn = psycopg.connect(conninfo, connect_timeout=5)
+        conn.read_only = readonly
         with conn.cursor() as cursor:
             cursor.execute("SET TIME ZONE 'UTC'")
-        if readonly:
-            conn.read_only = True
         conn.commit()
         return conn
     import pymysql
