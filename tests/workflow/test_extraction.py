@@ -39,7 +39,9 @@ def _sqlite(store):
 
 def test_every_file_of_the_manifest_has_the_rows_hash_and_size_it_claims(store, tmp_path):
     out = tmp_path / "out"
-    manifest = extract(store, out, ALL_BUT_CREDENTIALS, third_party_justification="Court asked for recipients")
+    manifest = extract(
+        store, out, ALL_BUT_CREDENTIALS, third_party_justification="Court asked for recipients"
+    )
     assert len(manifest.files) == 2 * len(ALL_BUT_CREDENTIALS)
     for f in manifest.files:
         content = (out / f.relpath).read_bytes()
@@ -59,7 +61,8 @@ def test_row_counts_are_those_of_the_store_within_the_date_range(store, tmp_path
     conn = _sqlite(store)
     # The portal's days are Tehran days (UTC+03:30): 2025-01-01 starts at 2024-12-31 20:30 UTC.
     logs = conn.execute(
-        "SELECT count(*) FROM access_log WHERE customer_id = 1 AND at >= '2024-12-31 20:30:00' AND at < '2025-06-30 20:30:00'"
+        "SELECT count(*) FROM access_log WHERE customer_id = 1 "
+        "AND at >= '2024-12-31 20:30:00' AND at < '2025-06-30 20:30:00'"
     ).fetchone()[0]
     orders = conn.execute(
         "SELECT count(*) FROM orders WHERE customer_id = 1 AND placed_at >= '2024-12-31 20:30:00' "
@@ -104,7 +107,9 @@ def test_third_party_recipients_only_with_the_recorded_justification(store, tmp_
     with pytest.raises(InvalidInput, match="justification"):
         extract(store, tmp_path / "refused", ["third_party_recipient"])
     assert not (tmp_path / "refused").exists()
-    manifest = extract(store, tmp_path / "out", ["third_party_recipient"], third_party_justification="Art. 6 order")
+    manifest = extract(
+        store, tmp_path / "out", ["third_party_recipient"], third_party_justification="Art. 6 order"
+    )
     assert manifest.rows_for(HEAVY, "third_party_recipient") > 0
     assert manifest.to_dict()["third_party_justified"] is True
 
@@ -118,10 +123,14 @@ def test_memory_holds_one_batch_however_many_rows_the_customer_has(store, tmp_pa
 def test_a_source_that_is_down_raises_a_clear_error_and_leaves_nothing(store, tmp_path):
     from workflow.datamap import parse_datamap
 
-    text = store.datamap_path.read_text().replace(store.database_url, f"sqlite:///{tmp_path / 'gone.sqlite3'}")
+    text = store.datamap_path.read_text().replace(
+        store.database_url, f"sqlite:///{tmp_path / 'gone.sqlite3'}"
+    )
     datamap = parse_datamap(text)
-    with pytest.raises(SourceUnavailable, match="“store”.*cannot be reached"):
-        extract_scope([ScopeRequest(HEAVY, ["identity"], *WHOLE_HISTORY)], out_dir=tmp_path / "out", datamap=datamap)
+    with pytest.raises(SourceUnavailable, match=r"“store”.*cannot be reached"):
+        extract_scope(
+            [ScopeRequest(HEAVY, ["identity"], *WHOLE_HISTORY)], out_dir=tmp_path / "out", datamap=datamap
+        )
     assert list(tmp_path.iterdir()) == []
 
 
@@ -157,7 +166,10 @@ def test_bad_requests_are_refused_before_anything_is_read(store, tmp_path):
 def test_progress_is_reported_per_customer_and_category(store, tmp_path):
     seen = []
     extract_scope(
-        [ScopeRequest(HEAVY, ["identity", "order"], *WHOLE_HISTORY), ScopeRequest("store:2", ["identity"], *WHOLE_HISTORY)],
+        [
+            ScopeRequest(HEAVY, ["identity", "order"], *WHOLE_HISTORY),
+            ScopeRequest("store:2", ["identity"], *WHOLE_HISTORY),
+        ],
         out_dir=tmp_path / "out",
         datamap=store.datamap,
         progress=lambda done, total: seen.append((done, total)),
@@ -214,14 +226,29 @@ def test_postgresql_copy_and_cursor_paths_extract_the_same_rows(pg_store, tmp_pa
     dates = (dt.date(2025, 1, 1), dt.date(2025, 3, 31))
     by_copy = extract(pg_store, tmp_path / "copy", ["network_activity", "review", "order"], dates=dates)
     by_cursor = extract(
-        pg_store, tmp_path / "cursor", ["network_activity", "review", "order"], dates=dates, use_copy=False, fetch_size=100
+        pg_store,
+        tmp_path / "cursor",
+        ["network_activity", "review", "order"],
+        dates=dates,
+        use_copy=False,
+        fetch_size=100,
     )
     for category in ("network_activity", "review", "order"):
         assert by_copy.rows_for(HEAVY, category) == by_cursor.rows_for(HEAVY, category)
-        copied = [json.loads(x) for x in (tmp_path / "copy" / "store-1" / f"{category}.jsonl").read_text().splitlines()]
-        cursored = [json.loads(x) for x in (tmp_path / "cursor" / "store-1" / f"{category}.jsonl").read_text().splitlines()]
-        assert [{k: v for k, v in r.items() if k not in ("at", "placed_at", "created_at", "edited_at")} for r in copied] == [
-            {k: v for k, v in r.items() if k not in ("at", "placed_at", "created_at", "edited_at")} for r in cursored
+        copied = [
+            json.loads(x)
+            for x in (tmp_path / "copy" / "store-1" / f"{category}.jsonl").read_text().splitlines()
+        ]
+        cursored = [
+            json.loads(x)
+            for x in (tmp_path / "cursor" / "store-1" / f"{category}.jsonl").read_text().splitlines()
+        ]
+        assert [
+            {k: v for k, v in r.items() if k not in ("at", "placed_at", "created_at", "edited_at")}
+            for r in copied
+        ] == [
+            {k: v for k, v in r.items() if k not in ("at", "placed_at", "created_at", "edited_at")}
+            for r in cursored
         ]
     assert by_cursor.stats.peak_rows_held <= 100
 
@@ -230,5 +257,7 @@ def test_postgresql_copy_and_cursor_paths_extract_the_same_rows(pg_store, tmp_pa
 def test_matching_works_against_postgresql_too(pg_store):
     from workflow.matching import MatchStatus, match_identifiers
 
-    report = match_identifiers([("mobile", "09121234567"), ("landline", "02122334455")], datamap=pg_store.datamap)
+    report = match_identifiers(
+        [("mobile", "09121234567"), ("landline", "02122334455")], datamap=pg_store.datamap
+    )
     assert [r.status for r in report.identifiers] == [MatchStatus.MATCHED, MatchStatus.AMBIGUOUS]

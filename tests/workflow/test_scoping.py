@@ -29,7 +29,11 @@ def order(store, officer):
         "scoping",
         officer=officer,
         categories=REQUESTED,
-        identifiers=[("national_id", MARYAM.national_id), ("mobile", "09351112233"), ("landline", "02122334455")],
+        identifiers=[
+            ("national_id", MARYAM.national_id),
+            ("mobile", "09351112233"),
+            ("landline", "02122334455"),
+        ],
     )
 
 
@@ -74,7 +78,10 @@ def test_a_customer_chosen_through_an_ambiguous_identifier_says_so(order, office
 
 def test_third_party_data_is_scoped_only_with_a_justification(order, officer):
     order = scope_from_matches(
-        order, actor=officer, choices=[CustomerChoice("store:1")], third_party_justification="The court names the recipient"
+        order,
+        actor=officer,
+        choices=[CustomerChoice("store:1")],
+        third_party_justification="The court names the recipient",
     )
     assert DataCategory.THIRD_PARTY_RECIPIENT in order.scope_items.get().categories
     assert order.third_party_justification == "The court names the recipient"
@@ -95,7 +102,9 @@ def test_a_scope_wider_than_the_order_is_refused_at_submission(order, officer):
     with pytest.raises(ConditionsUnmet):
         svc.submit_scope(order, actor=officer)
     with pytest.raises(InvalidInput, match="Credentials"):
-        scope_from_matches(order, actor=officer, choices=[CustomerChoice("store:1", categories=["credential"])])
+        scope_from_matches(
+            order, actor=officer, choices=[CustomerChoice("store:1", categories=["credential"])]
+        )
 
 
 def test_only_a_scoping_officer_may_match(order, outsider, auditor):

@@ -47,7 +47,8 @@ def dialect_of(url: str) -> Dialect:
     if scheme in ("mysql", "mariadb", "mysql+pymysql"):
         return MYSQL
     raise InvalidInput(
-        _("“%(scheme)s” databases are not supported; use sqlite, postgresql or mysql URLs.") % {"scheme": scheme}
+        _("“%(scheme)s” databases are not supported; use sqlite, postgresql or mysql URLs.")
+        % {"scheme": scheme}
     )
 
 
@@ -71,7 +72,9 @@ class StoreConnection:
 
 
 @contextmanager
-def connect(url: str, *, source_name: str = "", display_url: str = "", readonly: bool = True) -> Iterator[StoreConnection]:
+def connect(
+    url: str, *, source_name: str = "", display_url: str = "", readonly: bool = True
+) -> Iterator[StoreConnection]:
     """A connection to the store, closed on exit. Unreachable or missing databases raise
     SourceUnavailable naming the source (never the password)."""
     dialect = dialect_of(url)
@@ -111,7 +114,7 @@ def _open(dialect: Dialect, url: str, *, readonly: bool) -> Any:
             cursor.execute("SET TIME ZONE 'UTC'")
         conn.commit()
         return conn
-    import pymysql
+    import pymysql  # type: ignore[import-untyped]
 
     parsed = urlparse(url)
     return pymysql.connect(

@@ -58,7 +58,7 @@ def open_cursor(conn: StoreConnection, *, server_side: bool) -> Any:
     if conn.dialect.name == "postgresql" and server_side:
         return conn.raw.cursor(name="portal_extract")
     if conn.dialect.name == "mysql":
-        import pymysql.cursors
+        import pymysql.cursors  # type: ignore[import-untyped]
 
         return conn.raw.cursor(pymysql.cursors.SSCursor)
     return conn.raw.cursor()
@@ -114,7 +114,9 @@ def _pg_literal(name: str) -> str:
     return "'" + name + "'"
 
 
-def _copy_to(conn: StoreConnection, sql: str, params: tuple[Any, ...], out: HashedFile, stats: StreamStats) -> int:
+def _copy_to(
+    conn: StoreConnection, sql: str, params: tuple[Any, ...], out: HashedFile, stats: StreamStats
+) -> int:
     """Run one COPY … TO STDOUT into ``out``; returns the number of newline bytes seen."""
     newlines = 0
     buffer = bytearray()
@@ -177,20 +179,32 @@ def stream_postgresql_copy(
     q = conn.dialect.quote
     columns = table.columns_of(category)
     oids = dict(zip(columns, _pg_column_oids(conn, source, table, columns), strict=True))
-    members = ["'{\"_table\": \"" + table.name + "\"'"]
+    members = ['\'{"_table": "' + table.name + "\"'"]
     for column in columns:
         members.append("', \"" + column + "\": '")
         members.append(_pg_json_value(f"t0.{q(column)}", oids[column]))
     members.append("'}'")
     json_query = rows_query(
-        source, table, columns, conn.dialect, customer_pk=customer_pk, date_from=date_from, date_to=date_to,
+        source,
+        table,
+        columns,
+        conn.dialect,
+        customer_pk=customer_pk,
+        date_from=date_from,
+        date_to=date_to,
         select=[" || ".join(members)],
     )
     cells = [_pg_literal(table.name)]
     for name in header[1:]:
         cells.append(_pg_csv_cell(f"t0.{q(name)}", oids[name]) if name in columns else "NULL")
     csv_query = rows_query(
-        source, table, columns, conn.dialect, customer_pk=customer_pk, date_from=date_from, date_to=date_to,
+        source,
+        table,
+        columns,
+        conn.dialect,
+        customer_pk=customer_pk,
+        date_from=date_from,
+        date_to=date_to,
         select=cells,
     )
     csv_sql = f"COPY ({csv_query.sql}) TO STDOUT WITH (FORMAT csv)"
