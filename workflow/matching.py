@@ -129,7 +129,7 @@ def _prefilter(kind: str, wanted: set[str]) -> Any:
     return lambda raw: True
 
 
-def _scan(
+def scan_column(
     conn: StoreConnection, source: Source, table: Table, column: str, kind: str, wanted: set[str]
 ) -> Iterator[tuple[str, str, str, str]]:
     """(normalised value, customer pk, row pk, stored value) for rows whose value is wanted."""
@@ -189,7 +189,7 @@ def match_identifiers(
         with connect(source.database_url, source_name=source.name, display_url=source.display_url) as conn:
             for table, column, kind in searches:
                 try:
-                    hits = list(_scan(conn, source, table, column, kind, wanted[kind]))
+                    hits = list(scan_column(conn, source, table, column, kind, wanted[kind]))
                 except Exception as err:
                     raise SourceUnavailable(
                         _(

@@ -261,3 +261,29 @@ def test_matching_works_against_postgresql_too(pg_store):
         [("mobile", "09121234567"), ("landline", "02122334455")], datamap=pg_store.datamap
     )
     assert [r.status for r in report.identifiers] == [MatchStatus.MATCHED, MatchStatus.AMBIGUOUS]
+
+
+# --- MySQL / MariaDB: the same code through PyMySQL -------------------------------------------
+
+
+@pytest.mark.skipif(
+    not os.environ.get("STORE_MYSQL_URL"),
+    reason="needs a MySQL/MariaDB database: set STORE_MYSQL_URL=mysql://root@127.0.0.1:3306/datamap_store",
+)
+def test_mysql_store_is_matched_extracted_and_erased_through_the_same_map(tmp_path):
+    from workflow.datamap import erase_category
+    from workflow.matching import MatchStatus, match_identifiers
+
+    store = seed(
+        tmp_path / "store", customers=20, heavy_rows=1500, database_url=os.environ["STORE_MYSQL_URL"]
+    )
+    report = match_identifiers(
+        [("national_id", "۰۰۱۲۳۴۵۶۷۹"), ("landline", "02122334455")], datamap=store.datamap
+    )
+    assert [r.status for r in report.identifiers] == [MatchStatus.MATCHED, MatchStatus.AMBIGUOUS]
+    manifest = extract(store, tmp_path / "out", ["network_activity", "review"], fetch_size=100)
+    assert manifest.rows_for(HEAVY, "network_activity") == 1500
+    assert manifest.stats.peak_rows_held <= 100
+    rows = list(csv.DictReader((tmp_path / "out" / "store-1" / "review.csv").open(encoding="utf-8")))
+    assert rows[0]["body"].startswith("'=HYPERLINK(")
+    assert erase_category(HEAVY, "network_activity", datamap=store.datamap).rows == 1500
