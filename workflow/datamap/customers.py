@@ -53,7 +53,10 @@ def _customer_rows(source: Source, table: Table, conn: StoreConnection) -> str:
     placeholder). Wrapped in a derived table so MySQL accepts it in UPDATE/DELETE of the same table."""
     q = conn.dialect.quote
     frm, customer_column, _dated = from_clause(source, table, conn.dialect)
-    inner = f"SELECT t0.{q(table.primary_key)} AS pk FROM {frm} WHERE {customer_column} = {conn.dialect.placeholder}"  # noqa: S608
+    inner = (
+        f"SELECT t0.{q(table.primary_key)} AS pk FROM {frm} "  # noqa: S608
+        f"WHERE {customer_column} = {conn.dialect.placeholder}"
+    )
     return f"SELECT pk FROM ({inner}) customer_rows"  # noqa: S608
 
 
