@@ -5,6 +5,7 @@ from typing import Any
 
 import factory
 from django.contrib.auth.models import Group
+
 from requests_portal.models import User
 from workflow.choices import AuthorityKind, InstrumentType
 from workflow.demo import default_scope, drive_order, intake, pass_checklist
@@ -43,8 +44,11 @@ class AuthorityFactory(factory.django.DjangoModelFactory):
     def instruments(self, create: bool, extracted: list[str] | None, **kwargs: Any) -> None:
         if not create:
             return
-        for instrument in extracted or [InstrumentType.COURT_ORDER, InstrumentType.EMERGENCY_REQUEST,
-                                        InstrumentType.PRESERVATION_ORDER]:
+        for instrument in extracted or [
+            InstrumentType.COURT_ORDER,
+            InstrumentType.EMERGENCY_REQUEST,
+            InstrumentType.PRESERVATION_ORDER,
+        ]:
             AuthorityInstrument.objects.create(authority=self, instrument=instrument)
         AuthorityContact.objects.create(
             authority=self, channel="phone", value="+982100000000", source="the judiciary's public directory"
@@ -52,10 +56,17 @@ class AuthorityFactory(factory.django.DjangoModelFactory):
 
 
 def make_order(
-    state: str, *, officer: User, approver: User | None = None, authority: Authority | None = None, **overrides: Any
+    state: str,
+    *,
+    officer: User,
+    approver: User | None = None,
+    authority: Authority | None = None,
+    **overrides: Any,
 ) -> DisclosureOrder:
     """An order in ``state``, taken there through the real services (see workflow.demo)."""
-    return drive_order(state, officer=officer, approver=approver, authority=authority or AuthorityFactory(), **overrides)
+    return drive_order(
+        state, officer=officer, approver=approver, authority=authority or AuthorityFactory(), **overrides
+    )
 
 
 __all__ = ["AuthorityFactory", "UserFactory", "default_scope", "intake", "make_order", "pass_checklist"]

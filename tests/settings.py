@@ -4,7 +4,9 @@ import os
 from pathlib import Path
 
 _worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
-os.environ.setdefault("PORTAL_VAR_DIR", str(Path(__file__).resolve().parent.parent / "var" / "test" / _worker))
+os.environ.setdefault(
+    "PORTAL_VAR_DIR", str(Path(__file__).resolve().parent.parent / "var" / "test" / _worker)
+)
 
 from requests_portal.settings import *  # noqa: E402, F403
 from requests_portal.settings import DATABASES, VAR_DIR  # noqa: E402

@@ -31,25 +31,65 @@ I = InstrumentType  # noqa: E741
 
 # (Persian name, English name, kind, jurisdiction, instruments, independently sourced phone)
 AUTHORITIES: list[tuple[str, str, str, str, list[str], str]] = [
-    ("شعبه ۱۰۲ دادگاه کیفری دو تهران", "Tehran Criminal Court Two, Branch 102", AuthorityKind.COURT, "Tehran",
-     [I.COURT_ORDER, I.JUDICIAL_WARRANT, I.PRESERVATION_ORDER, I.EMERGENCY_REQUEST], "+982166390000"),
-    ("شعبه ۱۲ دادگاه عمومی حقوقی اصفهان", "Isfahan General Civil Court, Branch 12", AuthorityKind.COURT, "Isfahan",
-     [I.COURT_ORDER, I.PRESERVATION_ORDER], "+983132210000"),
-    ("دادسرای عمومی و انقلاب ناحیه ۷ تهران", "Public and Revolutionary Prosecutor's Office, District 7, Tehran",
-     AuthorityKind.PROSECUTOR, "Tehran", [I.PROSECUTOR_ORDER, I.PRESERVATION_ORDER, I.EMERGENCY_REQUEST],
-     "+982177500000"),
-    ("دادسرای ویژه رسیدگی به جرائم رایانه‌ای تهران", "Tehran Prosecutor's Office for Computer Crimes",
-     AuthorityKind.PROSECUTOR, "Tehran", [I.PROSECUTOR_ORDER, I.PRESERVATION_ORDER, I.EMERGENCY_REQUEST],
-     "+982188900000"),
-    ("پلیس فضای تولید و تبادل اطلاعات (فتا)", "FATA Cyber Police", AuthorityKind.POLICE, "National",
-     [I.POLICE_REQUEST, I.EMERGENCY_REQUEST], "+982196380000"),
-    ("سازمان حمایت مصرف‌کنندگان و تولیدکنندگان", "Consumer and Producer Protection Organisation",
-     AuthorityKind.REGULATOR, "National", [I.REGULATOR_DEMAND], "+982188930000"),
-    ("سازمان تنظیم مقررات و ارتباطات رادیویی", "Communications Regulatory Authority", AuthorityKind.REGULATOR,
-     "National", [I.REGULATOR_DEMAND], "+982188460000"),
+    (
+        "شعبه ۱۰۲ دادگاه کیفری دو تهران",
+        "Tehran Criminal Court Two, Branch 102",
+        AuthorityKind.COURT,
+        "Tehran",
+        [I.COURT_ORDER, I.JUDICIAL_WARRANT, I.PRESERVATION_ORDER, I.EMERGENCY_REQUEST],
+        "+982166390000",
+    ),
+    (
+        "شعبه ۱۲ دادگاه عمومی حقوقی اصفهان",
+        "Isfahan General Civil Court, Branch 12",
+        AuthorityKind.COURT,
+        "Isfahan",
+        [I.COURT_ORDER, I.PRESERVATION_ORDER],
+        "+983132210000",
+    ),
+    (
+        "دادسرای عمومی و انقلاب ناحیه ۷ تهران",
+        "Public and Revolutionary Prosecutor's Office, District 7, Tehran",
+        AuthorityKind.PROSECUTOR,
+        "Tehran",
+        [I.PROSECUTOR_ORDER, I.PRESERVATION_ORDER, I.EMERGENCY_REQUEST],
+        "+982177500000",
+    ),
+    (
+        "دادسرای ویژه رسیدگی به جرائم رایانه‌ای تهران",
+        "Tehran Prosecutor's Office for Computer Crimes",
+        AuthorityKind.PROSECUTOR,
+        "Tehran",
+        [I.PROSECUTOR_ORDER, I.PRESERVATION_ORDER, I.EMERGENCY_REQUEST],
+        "+982188900000",
+    ),
+    (
+        "پلیس فضای تولید و تبادل اطلاعات (فتا)",
+        "FATA Cyber Police",
+        AuthorityKind.POLICE,
+        "National",
+        [I.POLICE_REQUEST, I.EMERGENCY_REQUEST],
+        "+982196380000",
+    ),
+    (
+        "سازمان حمایت مصرف‌کنندگان و تولیدکنندگان",
+        "Consumer and Producer Protection Organisation",
+        AuthorityKind.REGULATOR,
+        "National",
+        [I.REGULATOR_DEMAND],
+        "+982188930000",
+    ),
+    (
+        "سازمان تنظیم مقررات و ارتباطات رادیویی",
+        "Communications Regulatory Authority",
+        AuthorityKind.REGULATOR,
+        "National",
+        [I.REGULATOR_DEMAND],
+        "+982188460000",
+    ),
 ]
 
-DEMO_PASSWORD = "demo-portal-2026"  # printed by seed_demo; demo only
+DEMO_PASSWORD = "demo-portal-2026"  # noqa: S105  (printed by seed_demo; demo users only)
 
 
 @dataclass(frozen=True)
@@ -133,7 +173,7 @@ def intake(authority: Authority, **overrides: Any) -> svc.Intake:
 def pass_checklist(order: DisclosureOrder, officer: Any) -> DisclosureOrder:
     contact = order.authority.contacts.first()
     assert contact is not None
-    details = {
+    details: dict[str, dict[str, str]] = {
         VerificationItem.AUTHENTICITY_CONFIRMED: {
             "contact_id": str(contact.pk),
             "spoke_with": "the branch clerk",
@@ -142,7 +182,12 @@ def pass_checklist(order: DisclosureOrder, officer: Any) -> DisclosureOrder:
     }
     for item in VerificationItem.values:
         order = svc.record_check(
-            order, actor=officer, item=item, passed=True, note="Article 104 of the Code", details=details.get(item)
+            order,
+            actor=officer,
+            item=item,
+            passed=True,
+            note="Article 104 of the Code",
+            details=details.get(item),
         )
     return order
 
@@ -151,7 +196,9 @@ def default_scope(order: DisclosureOrder) -> list[svc.ScopeLine]:
     return [
         svc.ScopeLine(
             customer_key="store:1",
-            categories=[c for c in (DataCategory.IDENTITY, DataCategory.ORDER) if c in order.categories_requested],
+            categories=[
+                c for c in (DataCategory.IDENTITY, DataCategory.ORDER) if c in order.categories_requested
+            ],
             date_from=order.requested_from,
             date_to=order.requested_to,
             match_evidence=[{"identifier": "national_id", "column": "customers.national_id"}],

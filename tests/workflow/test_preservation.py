@@ -45,8 +45,11 @@ def test_the_verifier_cannot_place_the_hold(officer, authority):
     from django.contrib.auth.models import Group
 
     officer.groups.add(Group.objects.get(name="approver"))
-    order = svc.verify(svc.start_verification(_register(officer, authority), actor=officer), actor=officer,
-                       customer_keys=["store:1"])
+    order = svc.verify(
+        svc.start_verification(_register(officer, authority), actor=officer),
+        actor=officer,
+        customer_keys=["store:1"],
+    )
     with pytest.raises(FourEyesViolation):
         svc.place_hold(order, actor=officer)
 
@@ -58,8 +61,11 @@ def test_a_hold_needs_verification_first(officer, approver, authority):
 
 
 def test_an_officer_cannot_place_a_hold(officer, second_officer, authority):
-    order = svc.verify(svc.start_verification(_register(officer, authority), actor=officer), actor=officer,
-                       customer_keys=["store:1"])
+    order = svc.verify(
+        svc.start_verification(_register(officer, authority), actor=officer),
+        actor=officer,
+        customer_keys=["store:1"],
+    )
     with pytest.raises(NotPermitted):
         svc.place_hold(order, actor=second_officer)
 
@@ -90,14 +96,20 @@ def test_conversion_links_the_disclosure_order_of_the_same_authority(officer, ap
 
 
 def test_a_released_hold_cannot_be_renewed(officer, approver, authority):
-    order = svc.release_hold(_held(officer, approver, authority), actor=approver, reason="Lifted by the court.")
+    order = svc.release_hold(
+        _held(officer, approver, authority), actor=approver, reason="Lifted by the court."
+    )
     with pytest.raises(WrongState):
         svc.renew(order, actor=approver, until=timezone.localdate() + dt.timedelta(days=400))
 
 
 def test_registration_reports_each_problem(officer, authority):
     with pytest.raises(InvalidInput) as refused:
-        _register(officer, authority, identifiers=[("national_id", "123")],
-                  hold_expires_on=timezone.localdate() - dt.timedelta(days=1))
+        _register(
+            officer,
+            authority,
+            identifiers=[("national_id", "123")],
+            hold_expires_on=timezone.localdate() - dt.timedelta(days=1),
+        )
     assert set(refused.value.field_errors) == {"identifiers", "hold_expires_on"}
     assert PreservationOrder.objects.count() == 0

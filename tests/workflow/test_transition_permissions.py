@@ -17,27 +17,51 @@ ROLES = ["legal_officer", "approver", "auditor", "administrator", "customer", No
 ACTIONS = {
     "start_verification": (S.RECEIVED, lambda o, u: svc.start_verification(o, actor=u), {"legal_officer"}),
     "request_clarification": (
-        S.VERIFYING, lambda o, u: svc.request_clarification(o, actor=u, question="Which account?"), {"legal_officer"}),
+        S.VERIFYING,
+        lambda o, u: svc.request_clarification(o, actor=u, question="Which account?"),
+        {"legal_officer"},
+    ),
     "receive_clarification": (
-        S.CLARIFICATION_REQUESTED, lambda o, u: svc.receive_clarification(o, actor=u), {"legal_officer"}),
-    "reject": (S.VERIFYING, lambda o, u: svc.reject(o, actor=u, code="defective", letter="Unsigned."),
-               {"legal_officer"}),
+        S.CLARIFICATION_REQUESTED,
+        lambda o, u: svc.receive_clarification(o, actor=u),
+        {"legal_officer"},
+    ),
+    "reject": (
+        S.VERIFYING,
+        lambda o, u: svc.reject(o, actor=u, code="defective", letter="Unsigned."),
+        {"legal_officer"},
+    ),
     "submit_scope": (S.SCOPING, lambda o, u: svc.submit_scope(o, actor=u), {"legal_officer"}),
-    "return_scope": (S.AWAITING_APPROVAL, lambda o, u: svc.return_scope(o, actor=u, reason="Too wide."),
-                     {"approver"}),
+    "return_scope": (
+        S.AWAITING_APPROVAL,
+        lambda o, u: svc.return_scope(o, actor=u, reason="Too wide."),
+        {"approver"},
+    ),
     "approve_scope": (S.AWAITING_APPROVAL, lambda o, u: svc.approve_scope(o, actor=u), {"approver"}),
-    "retry_export": (S.EXPORT_FAILED, lambda o, u: svc.retry_export(o, actor=u), {"legal_officer", "approver"}),
-    "return_package": (S.PACKAGE_READY, lambda o, u: svc.return_package(o, actor=u, reason="Wrong customer."),
-                       {"approver"}),
+    "retry_export": (
+        S.EXPORT_FAILED,
+        lambda o, u: svc.retry_export(o, actor=u),
+        {"legal_officer", "approver"},
+    ),
+    "return_package": (
+        S.PACKAGE_READY,
+        lambda o, u: svc.return_package(o, actor=u, reason="Wrong customer."),
+        {"approver"},
+    ),
     "release": (S.PACKAGE_READY, lambda o, u: svc.release(o, actor=u), {"approver"}),
     "record_delivery": (
         S.RELEASED,
-        lambda o, u: svc.record_delivery(o, actor=u, method="courier", recipient="Clerk",
-                                         delivered_at=timezone.now(), proof="Receipt 7"),
-        {"legal_officer"}),
+        lambda o, u: svc.record_delivery(
+            o, actor=u, method="courier", recipient="Clerk", delivered_at=timezone.now(), proof="Receipt 7"
+        ),
+        {"legal_officer"},
+    ),
     "close": (S.DELIVERED, lambda o, u: svc.close(o, actor=u, outcome="fulfilled"), {"legal_officer"}),
-    "withdraw": (S.SCOPING, lambda o, u: svc.withdraw(o, actor=u, reason="Withdrawn by letter."),
-                 {"legal_officer"}),
+    "withdraw": (
+        S.SCOPING,
+        lambda o, u: svc.withdraw(o, actor=u, reason="Withdrawn by letter."),
+        {"legal_officer"},
+    ),
 }
 
 

@@ -16,6 +16,6 @@ class Command(BaseCommand):
         made = demo.ensure_demo_orders(users, authorities)
         self.stdout.write(f"authorities: {len(authorities)}; demo orders created now: {made}")
         self.stdout.write("")
-        self.stdout.write("Demo sign-ins (password for all: %s)" % demo.DEMO_PASSWORD)
+        self.stdout.write(f"Demo sign-ins (password for all: {demo.DEMO_PASSWORD})")
         for demo_user in demo.DEMO_USERS:
             self.stdout.write(f"  {demo_user.username:<10} {demo_user.role}")
