@@ -192,7 +192,8 @@ def test_iter_rows_gives_the_rows_of_the_json_lines_file(store, tmp_path):
 def pg_store(tmp_path_factory):
     """A store database of its own beside the test database (created here, dropped after)."""
     base = urlparse(os.environ["DATABASE_URL"])
-    name = f"{base.path.lstrip('/') or 'datamap'}_store"
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    name = f"{base.path.lstrip('/') or 'datamap'}_store_{worker}"
     admin = base._replace(scheme="postgresql", path="/postgres").geturl()
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
