@@ -14,7 +14,7 @@ from workflow.choices import DataCategory
 from workflow.datamap import SourceUnavailable
 from workflow.errors import InvalidInput
 from workflow.extraction import ExtractionFailed, ScopeRequest, extract_scope, iter_rows
-from workflow.extraction.streams import COPY_BUFFER_BYTES
+from workflow.extraction.streams import COPY_BUFFER_BYTES, JSON_CHUNK_ROWS
 from workflow.store import HEAVY_CUSTOMER_ID
 
 HEAVY = f"store:{HEAVY_CUSTOMER_ID}"
@@ -214,9 +214,15 @@ def test_postgresql_extraction_streams_through_copy_with_the_same_guarantees(pg_
         assert hashlib.sha256(content).hexdigest() == f.sha256
         if f.fmt == "jsonl":
             assert [json.loads(line)["_table"] for line in content.splitlines()].__len__() == f.rows
-    # ~5 MB of JSON went through buffers of a quarter megabyte (plus at most one row).
+    # ~5.5 MB of JSON and ~3.8 MB of CSV went through buffers of a chunk of 1,000 rows at most.
+    json_size = next(f.size for f in manifest.files if f.relpath == "store-1/network_activity.jsonl")
+    assert json_size > 5_000_000
     assert manifest.stats.peak_rows_held == 0
-    assert manifest.stats.peak_bytes_buffered < COPY_BUFFER_BYTES + 4096
+    assert (
+        0
+        < manifest.stats.peak_bytes_buffered
+        <= max(COPY_BUFFER_BYTES + 4096, json_size * JSON_CHUNK_ROWS // 20_000 + 4096)
+    )
     rows = list(csv.DictReader((out / "store-1" / "review.csv").open(encoding="utf-8")))
     assert rows[0]["body"].startswith("'=HYPERLINK(")
     assert not any(cell and cell[0] in "=+-@\t\r" for r in rows for cell in r.values())
