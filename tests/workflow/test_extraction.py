@@ -294,3 +294,62 @@ def test_mysql_store_is_matched_extracted_and_erased_through_the_same_map(tmp_pa
     rows = list(csv.DictReader((tmp_path / "out" / "store-1" / "review.csv").open(encoding="utf-8")))
     assert rows[0]["body"].startswith("'=HYPERLINK(")
     assert erase_category(HEAVY, "network_activity", datamap=store.datamap).rows == 1500
+
+
+@pytest.mark.postgres
+def test_postgresql_renders_awkward_text_exactly_in_json_and_safely_in_csv(pg_store, tmp_path):
+    awkward = 'tab\tquote" comma, back\\slash\nnew line \x01 ctrl'
+    formula = "\t=cmd|' /C calc'!A0"
+    with psycopg.connect(pg_store.database_url.replace("postgres://", "postgresql://", 1)) as conn:
+        conn.execute(
+            "INSERT INTO reviews (id, customer_id, product, rating, body, status, created_at) "
+            "VALUES (90001, 2, %s, 1, %s, 'published', '2025-05-05T10:00:00Z'), "
+            "(90002, 2, %s, 2, NULL, 'published', '2025-05-06T10:00:00Z')",
+            (awkward, formula, "-negative"),
+        )
+    try:
+        out = tmp_path / "out"
+        extract(
+            pg_store, out, ["review"], customer="store:2", dates=(dt.date(2025, 5, 1), dt.date(2025, 5, 31))
+        )
+        lines = [json.loads(x) for x in (out / "store-2" / "review.jsonl").read_text().splitlines()]
+        mine = [r for r in lines if r["_table"] == "reviews" and r["product"] in (awkward, "-negative")]
+        assert [(r["product"], r["body"], r["rating"]) for r in mine] == [
+            (awkward, formula, 1),
+            ("-negative", None, 2),
+        ]
+        rows = [
+            r for r in csv.DictReader((out / "store-2" / "review.csv").open(encoding="utf-8", newline=""))
+        ]
+        mine_csv = [r for r in rows if r["product"] in (awkward, "'-negative")]
+        assert [(r["product"], r["body"], r["rating"]) for r in mine_csv] == [
+            (awkward, "'" + formula, "1"),
+            ("'-negative", "", "2"),
+        ]
+    finally:
+        with psycopg.connect(pg_store.database_url.replace("postgres://", "postgresql://", 1)) as conn:
+            conn.execute("DELETE FROM reviews WHERE id IN (90001, 90002)")
+
+
+def test_awkward_text_is_exact_in_json_and_safe_in_csv_on_the_portable_path(tmp_path):
+    store = seed(tmp_path / "store", customers=6)
+    awkward = 'tab\tquote" comma, back\\slash\nnew line \x01 ctrl'
+    conn = _sqlite(store)
+    conn.execute(
+        "INSERT INTO reviews (id, customer_id, product, rating, body, status, created_at) "
+        "VALUES (90001, 2, ?, 1, ?, 'published', '2025-05-05 10:00:00')",
+        (awkward, "\t=cmd|' /C calc'!A0"),
+    )
+    conn.commit()
+    conn.close()
+    out = tmp_path / "out"
+    extract(store, out, ["review"], customer="store:2", dates=(dt.date(2025, 5, 1), dt.date(2025, 5, 31)))
+    rows = [json.loads(x) for x in (out / "store-2" / "review.jsonl").read_text().splitlines()]
+    [line] = [r for r in rows if r.get("product") == awkward]
+    assert (line["product"], line["body"]) == (awkward, "\t=cmd|' /C calc'!A0")
+    [row] = [
+        r
+        for r in csv.DictReader((out / "store-2" / "review.csv").open(encoding="utf-8", newline=""))
+        if r["product"] == awkward
+    ]
+    assert row["body"] == "'\t=cmd|' /C calc'!A0"

@@ -175,6 +175,18 @@ def _pg_csv_cell(expression: str, oid: int) -> str:
     return f"CASE WHEN ascii({text}) IN (61, 43, 45, 64, 9, 13) THEN '''' || {text} ELSE {text} END"
 
 
+def _pg_csv_text(expression: str, oid: int) -> str:
+    """One CSV cell as text rendered by the server, for chunked CSV: text always quoted (inner
+    quotes doubled) and neutralised; numbers, dates and instants bare; NULL empty."""
+    if oid in _PG_NUMERIC_OIDS or oid in _PG_QUOTE_SAFE_OIDS:
+        rendered = f"{expression}::text"
+    else:
+        text = f"{expression}::text"
+        prefix = f"CASE WHEN ascii({text}) IN (61, 43, 45, 64, 9, 13) THEN '''' ELSE '' END"
+        rendered = "'\"' || " + prefix + " || replace(" + text + ", '\"', '\"\"') || '\"'"
+    return f"COALESCE({rendered}, '')"
+
+
 def _copy_chunks(
     conn: StoreConnection, sql: str, params: tuple[Any, ...], out: HashedFile, stats: StreamStats
 ) -> int:
@@ -233,9 +245,16 @@ def stream_postgresql_copy(
         select=select,
         chunk_rows=JSON_CHUNK_ROWS if chunked else None,
     )
-    cells = [_pg_literal(table.name)]
-    for name in header[1:]:
-        cells.append(_pg_csv_cell(f"t0.{q(name)}", oids[name]) if name in columns else "NULL")
+    if chunked:
+        texts = [_pg_literal(table.name)]
+        for name in header[1:]:
+            texts.append(_pg_csv_text(f"t0.{q(name)}", oids[name]) if name in columns else "''")
+        csv_line = " || ',' || ".join(texts)
+        cells = [f"convert_to(string_agg({csv_line} || E'\\n', '' ORDER BY {pk}), 'UTF8')"]
+    else:
+        cells = [_pg_literal(table.name)]
+        for name in header[1:]:
+            cells.append(_pg_csv_cell(f"t0.{q(name)}", oids[name]) if name in columns else "NULL")
     csv_query = rows_query(
         source,
         table,
@@ -245,11 +264,13 @@ def stream_postgresql_copy(
         date_from=date_from,
         date_to=date_to,
         select=cells,
+        chunk_rows=JSON_CHUNK_ROWS if chunked else None,
     )
-    csv_sql = f"COPY ({csv_query.sql}) TO STDOUT WITH (FORMAT csv)"
+    csv_copy: Any = _copy_chunks if chunked else _copy_to
+    csv_sql = csv_query.sql if chunked else f"COPY ({csv_query.sql}) TO STDOUT WITH (FORMAT csv)"
     pending = None
     if csv_conn is not None and pool is not None:
-        pending = pool.submit(_copy_to, csv_conn, csv_sql, csv_query.params, csv_out.target, stats)
+        pending = pool.submit(csv_copy, csv_conn, csv_sql, csv_query.params, csv_out.target, stats)
     try:
         if chunked:
             rows = _copy_chunks(conn, json_query.sql, json_query.params, jsonl, stats)
@@ -269,5 +290,5 @@ def stream_postgresql_copy(
     if pending is not None:
         pending.result()
     else:
-        _copy_to(conn, csv_sql, csv_query.params, csv_out.target, stats)
+        csv_copy(conn, csv_sql, csv_query.params, csv_out.target, stats)
     return rows
