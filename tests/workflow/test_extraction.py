@@ -188,20 +188,21 @@ def test_iter_rows_gives_the_rows_of_the_json_lines_file(store, tmp_path):
 # --- PostgreSQL: the COPY path -------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def pg_store(tmp_path_factory):
-    """A store database of its own beside the test database (created here, dropped after)."""
+@pytest.fixture
+def pg_store(db, tmp_path_factory):
+    """The store in a schema of its own inside the test database (search_path in the URL):
+    no database is created or dropped, and pytest-django's teardown removes it with the rest."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_database()")
+        (test_database,) = cursor.fetchone()
     base = urlparse(os.environ["DATABASE_URL"])
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
-    name = f"{base.path.lstrip('/') or 'datamap'}_store_{worker}"
-    admin = base._replace(scheme="postgresql", path="/postgres").geturl()
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = base._replace(scheme="postgresql", path=f"/{name}").geturl()
-    yield seed(tmp_path_factory.mktemp("pg"), customers=30, heavy_rows=20_000, database_url=url)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    url = base._replace(scheme="postgresql", path=f"/{test_database}").geturl()
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("CREATE SCHEMA IF NOT EXISTS store")
+    store_url = url + "?options=-csearch_path%3Dstore"
+    return seed(tmp_path_factory.mktemp("pg"), customers=30, heavy_rows=20_000, database_url=store_url)
 
 
 @pytest.mark.postgres
