@@ -27,6 +27,7 @@ def eager_pipeline(settings: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[N
     app.conf.task_eager_propagates = True
     yield
     app.conf.task_always_eager = False
+    app.conf.task_eager_propagates = False
 
 
 def approve_and_build(officer: Any, approver: Any, capture: Any, **intake: Any) -> DisclosureOrder:

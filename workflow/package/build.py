@@ -37,7 +37,7 @@ from workflow.models import DisclosureOrder, DisclosureState, Package, PackageSt
 from workflow.services import disclosure as disclosure_services
 from workflow.vault import VaultError, write_sealed
 
-from .content import ExtractionManifest, empty_manifest, package_document, write_manifest_json
+from .content import ExtractionManifest, empty_manifest, package_document, produced_rows, write_manifest_json
 from .render import RenderError, render_package
 from .sign import check_signing_material
 
@@ -182,7 +182,7 @@ def build(attempt: Attempt) -> str:
             locked.state, locked.stage, locked.percent = PackageState.READY, PackageStage.DONE, 100
             locked.file, locked.sha256, locked.size = stored, sha256, len(pdf)
             locked.manifest_sha256 = manifest_sha256
-            locked.row_count = sum(f.rows for f in manifest.files)
+            locked.row_count = sum(produced_rows(manifest).values())
             locked.no_data = locked.row_count == 0
             locked.claimed_by, locked.finished_at = "", timezone.now()
             locked.save()

@@ -111,10 +111,16 @@ def printed_tables(manifest: ExtractionManifest, out_dir: Path, limit: int) -> l
     return tables
 
 
-def scope_lines(order: DisclosureOrder, manifest: ExtractionManifest) -> list[ScopeLine]:
+def produced_rows(manifest: ExtractionManifest) -> dict[tuple[str, str], int]:
+    """Rows per customer × category (a category's JSON and CSV files hold the same rows)."""
     produced: dict[tuple[str, str], int] = {}
     for f in manifest.files:
         produced[(f.customer_key, f.category)] = max(produced.get((f.customer_key, f.category), 0), f.rows)
+    return produced
+
+
+def scope_lines(order: DisclosureOrder, manifest: ExtractionManifest) -> list[ScopeLine]:
+    produced = produced_rows(manifest)
     requested = list(order.categories_requested)
     lines = []
     for item in order.scope_items.all():
