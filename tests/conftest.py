@@ -11,6 +11,7 @@ from django.db import connection
 from django.db.models.signals import post_migrate
 
 from tests.factories import AuthorityFactory, UserFactory
+from tests.workers import celery_workers  # noqa: F401 — real Celery worker subprocesses
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 

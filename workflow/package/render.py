@@ -13,11 +13,12 @@ memory WeasyPrint takes is returned to the system when the package is done, what
 runs the build. The parts are merged with pikepdf.
 """
 
+import contextlib
 import datetime as dt
 import io
 import logging
 import multiprocessing
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -229,10 +230,22 @@ def write_pdf(html: str, attachments: Sequence[tuple[str, str, str]] = ()) -> by
     return bytes(result)
 
 
-def render_pool(processes: int) -> ProcessPoolExecutor:
-    # fork: the children inherit Django's loaded settings and templates without re-importing;
-    # a pool per package means its memory goes back to the system when the package is done.
-    return ProcessPoolExecutor(max_workers=processes, mp_context=multiprocessing.get_context("fork"))
+@contextlib.contextmanager
+def render_pool(processes: int) -> Iterator[ProcessPoolExecutor]:
+    """A pool of render processes for one package: its memory goes back to the system when the
+    package is done. fork: the children inherit Django's settings, templates and WeasyPrint
+    already loaded."""
+    process = multiprocessing.current_process()
+    # A Celery prefork child is marked daemonic, and multiprocessing refuses children to a
+    # daemon; the pool is shut down (its children joined) before this block ends, which is
+    # what the rule protects, so the mark is lifted for the pool's lifetime only.
+    daemonic = process._config.get("daemon", False)  # type: ignore[attr-defined]
+    process._config["daemon"] = False  # type: ignore[attr-defined]
+    try:
+        with ProcessPoolExecutor(max_workers=processes, mp_context=multiprocessing.get_context("fork")) as pool:
+            yield pool
+    finally:
+        process._config["daemon"] = daemonic  # type: ignore[attr-defined]
 
 
 def _collect(futures: Sequence[Future[bytes]], what: str) -> list[bytes]:
