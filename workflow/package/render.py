@@ -18,6 +18,7 @@ import datetime as dt
 import io
 import logging
 import multiprocessing
+import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
@@ -67,11 +68,21 @@ def date_text(day: dt.date, language: str) -> str:
 # Isolates: an identifier stays left-to-right, and each table cell takes the direction of its
 # own first letter, inside right-to-left text. WeasyPrint ignores the CSS unicode-bidi
 # property (and <bdi>'s isolation in plain text such as margin boxes); Pango honours these.
-FSI, LRI, PDI = "\u2068", "\u2066", "\u2069"
+LRI, PDI = "\u2066", "\u2069"
 
 
 def ltr(text: str) -> str:
     return f"{LRI}{text}{PDI}"
+
+
+_RTL_LETTERS = re.compile("[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufefc]")
+
+
+def cell_with_direction(text: str) -> tuple[str, str]:
+    """A table cell and its base direction: right-to-left only when it holds Hebrew or Arabic
+    script letters, so that an address reads right to left and an e-mail, an IP, a user agent
+    or a date keeps its order, including across wrapped lines."""
+    return text, ("rtl" if _RTL_LETTERS.search(text) else "ltr")
 
 
 def css_string(text: str) -> str:
@@ -162,7 +173,7 @@ class _TableSlice:
     heading: str
     note: str
     columns: list[str]
-    rows: list[list[str]]
+    rows: list[list[tuple[str, str]]]
 
 
 def _table_note(table: PrintedTable, language: str) -> str:
@@ -186,7 +197,7 @@ def table_chunks(doc: PackageDocument, chunk_rows: int) -> list[list[_TableSlice
         start = 0
         rows = table.rows or []
         while True:
-            take = [[f"{FSI}{cell}{PDI}" for cell in row] for row in rows[start : start + room]]
+            take = [[cell_with_direction(cell) for cell in row] for row in rows[start : start + room]]
             current.append(_TableSlice(heading, note if start == 0 else "", table.columns, take))
             start += len(take)
             room -= max(len(take), 1)
