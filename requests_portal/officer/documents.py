@@ -82,7 +82,11 @@ def clean_pdf(upload: UploadedFile) -> CleanDocument:
 def _strip_active_content(pdf: pikepdf.Pdf) -> list[str]:
     removed: list[str] = []
     root = pdf.Root
-    for key, what in (("/OpenAction", _("an action run on opening")), ("/AA", _("automatic actions"))):
+    for key, what in (
+        ("/OpenAction", _("an action run on opening")),
+        ("/AA", _("automatic actions")),
+        ("/AF", _("embedded files")),  # PDF 2.0 "associated files"
+    ):
         if key in root:
             del root[key]
             removed.append(what)
@@ -99,6 +103,9 @@ def _strip_active_content(pdf: pikepdf.Pdf) -> list[str]:
         if "/AA" in page.obj:
             del page.obj["/AA"]
             removed.append(_("automatic page actions"))
+        if "/AF" in page.obj:
+            del page.obj["/AF"]
+            removed.append(_("embedded files"))
         if "/Annots" not in page.obj:
             continue
         kept = pikepdf.Array()

@@ -9,6 +9,7 @@ from typing import Any
 
 from django import template
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import get_language
 
 from workflow.calendar import jalali as to_jalali
@@ -54,11 +55,12 @@ def localdate(value: dt.date | dt.datetime | None, style: str = "") -> str:
 
 @register.filter
 def localdatetime(value: dt.datetime | None) -> str:
-    """Date and time (HH:MM, local time zone) in the reader's calendar and digits."""
+    """Date and time (HH:MM, local time zone) in the reader's calendar and digits, isolated
+    left-to-right so that a right-to-left line does not swap the date and the time."""
     if not value:
         return ""
     moment = timezone.localtime(value) if timezone.is_aware(value) else value
-    return f"{localdate(moment)} {pdigits(moment.strftime('%H:%M'))}"
+    return format_html('<span class="num">{} {}</span>', localdate(moment), pdigits(moment.strftime("%H:%M")))
 
 
 @register.filter
