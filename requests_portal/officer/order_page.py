@@ -4,16 +4,40 @@ from typing import Any
 
 from django import forms
 from django.http import HttpRequest
-from django.utils.translation import gettext as _
 
 from workflow.choices import DataCategory, VerificationItem
-from workflow.models import AuditEvent, DisclosureOrder, DisclosureState
+from workflow.matching import MatchReport, MatchStatus
+from workflow.models import DisclosureOrder, DisclosureState, Package, PackageState
+from workflow.package.build import build_progress
 from workflow.services.disclosure import scope_differences
 
 from .actions import offers_for
 from .forms import CheckForm, ScopeFormSet, ScopeJustificationForm
 from .queries import urgency
 from .timeline import timeline
+
+
+def match_rows(report: MatchReport, order: DisclosureOrder) -> dict[str, Any]:
+    """The matching report as the scoping section shows it: each identifier with its status,
+    each matched customer with the evidence, and whether it is already in the scope."""
+    labels = dict(MatchStatus.choices)
+    scoped = {item.customer_key for item in order.scope_items.all()}
+    return {
+        "identifiers": [
+            {"match": m, "status": labels.get(m.status, m.status), "customers": ", ".join(m.customer_keys)}
+            for m in report.identifiers
+        ],
+        "customers": [
+            {
+                "key": c.customer_key,
+                "evidence": [e.as_dict() for e in c.evidence],
+                "scoped": c.customer_key in scoped,
+            }
+            for c in report.customers
+        ],
+        "conflicting": report.conflicting,
+    }
+
 
 S = DisclosureState
 # The main path, for the lifecycle strip at the top of the page.
@@ -85,33 +109,21 @@ def evidence_text(evidence: list[dict[str, Any]]) -> str:
     return "; ".join(", ".join(f"{k}: {v}" for k, v in piece.items()) for piece in evidence or [])
 
 
-def package_facts(order: DisclosureOrder) -> dict[str, Any] | None:
-    """What the audit trail says about the last package built for this order."""
-    event = (
-        AuditEvent.objects.filter(
-            object_ref=f"disclosureorder:{order.reference}", action="order.package_ready"
-        )
-        .order_by("-seq")
-        .first()
-    )
-    if event is None:
-        return None
-    data = event.data
-    return {
-        "id": data.get("package_id", ""),
-        "sha256": data.get("package_sha256", ""),
-        "at": event.occurred_at,
-    }
+def package_facts(order: DisclosureOrder) -> Package | None:
+    """The last package built for this order (the one a download returns)."""
+    return order.packages.filter(state=PackageState.READY).order_by("-scope_revision").first()
 
 
 def progress_context(order: DisclosureOrder) -> dict[str, Any]:
-    """The export's progress. Until the package pipeline reports stages, an export in flight is
-    shown as queued (an indeterminate bar): no percentage is invented."""
+    """The export's progress as the package pipeline reports it (stage and percent)."""
+    if order.state != S.EXPORTING:
+        return {"exporting": False}
+    progress = build_progress(order)
     return {
-        "order": order,
-        "percent": None,
-        "stage": _("Waiting for the export worker"),
-        "exporting": order.state == S.EXPORTING,
+        "exporting": True,
+        "percent": progress["percent"],
+        "stage": progress["stage_label"],
+        "queued": progress["state"] == "queued",
     }
 
 
@@ -122,6 +134,7 @@ def order_context(
     bound: dict[str, Any] | None = None,
     refusal: str = "",
     stale: bool = False,
+    matches: MatchReport | None = None,
 ) -> dict[str, Any]:
     bound = bound or {}
     user = request.user
@@ -152,6 +165,7 @@ def order_context(
         "package": package_facts(order),
         "progress": progress_context(order),
         "timeline": timeline(order),
+        "matches": match_rows(matches, order) if matches is not None else None,
         "refusal": refusal,
         "stale": stale,
         "urgency": urgency(order),

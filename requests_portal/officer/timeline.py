@@ -33,6 +33,8 @@ LABELS: dict[str, str | Promise] = {
     "order.closed": _("Order closed"),
     "order.withdrawn": _("Order withdrawn"),
     "order.notice_lifted": _("Non-disclosure lifted"),
+    "order.identifiers_matched": _("Identifiers matched against the store"),
+    "package.downloaded": _("Package downloaded"),
     "preservation.received": _("Preservation order registered"),
     "preservation.verification_started": _("Verification started"),
     "preservation.verified": _("Order verified"),

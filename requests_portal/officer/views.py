@@ -20,9 +20,12 @@ from django.views.decorators.http import require_GET, require_POST
 from requests_portal.accounts import staff_required
 from requests_portal.roles import Role
 from workflow.choices import VerificationItem
+from workflow.datamap.connect import SourceUnavailable
 from workflow.errors import DomainError, InvalidInput, StaleVersion
 from workflow.models import DisclosureOrder, DisclosureState
+from workflow.package.seal import download_package
 from workflow.services import disclosure as svc
+from workflow.services.scoping import CustomerChoice, match_order, scope_from_matches
 
 from . import charts, queries
 from .actions import ACTIONS
@@ -91,12 +94,18 @@ def order_page(request: HttpRequest, reference: str) -> HttpResponse:
 
 
 def refused(
-    request: HttpRequest, order: DisclosureOrder, err: DomainError, bound: dict[str, Any] | None = None
+    request: HttpRequest,
+    order: DisclosureOrder,
+    err: DomainError,
+    bound: dict[str, Any] | None = None,
+    matches: Any = None,
 ) -> HttpResponse:
     """The order page again, saying why the action was refused, with the refusal's status."""
     fresh = _visible_order(request, order.reference)
     message = err.message if isinstance(err, InvalidInput) and err.field_errors else str(err)
-    context = order_context(request, fresh, bound=bound, refusal=message, stale=isinstance(err, StaleVersion))
+    context = order_context(
+        request, fresh, bound=bound, refusal=message, stale=isinstance(err, StaleVersion), matches=matches
+    )
     return render(request, "officer/order.html", context, status=err.http_status)
 
 
@@ -217,3 +226,66 @@ def set_scope(request: HttpRequest, reference: str) -> HttpResponse:
         return refused(request, order, err, bound)
     messages.success(request, _("Scope saved."))
     return redirect(f"{reverse('officer:order', args=[order.reference])}#scope")
+
+
+@staff_required(*CASE_ROLES)
+@require_POST
+def match(request: HttpRequest, reference: str) -> HttpResponse:
+    """Match the order's identifiers against the store and show each match with its evidence
+    (the lookup is audited by the service; nothing is stored until the officer chooses)."""
+    order = _visible_order(request, reference)
+    try:
+        report = match_order(order, actor=request.user)
+    except (DomainError, SourceUnavailable) as err:
+        domain = (
+            err
+            if isinstance(err, DomainError)
+            else DomainError(_("The store cannot be reached: %(e)s") % {"e": err})
+        )
+        return refused(request, order, domain)
+    context = order_context(request, _visible_order(request, reference), matches=report)
+    return render(request, "officer/order.html", context)
+
+
+@staff_required(*CASE_ROLES)
+@require_POST
+def scope_matches(request: HttpRequest, reference: str) -> HttpResponse:
+    """Put the chosen matched customers in the scope, each line carrying its match evidence."""
+    order = _visible_order(request, reference)
+    justification = ScopeJustificationForm(request.POST)
+    justification.is_valid()
+    choices = [CustomerChoice(key) for key in request.POST.getlist("customer")]
+    try:
+        scope_from_matches(
+            order,
+            actor=request.user,
+            choices=choices,
+            third_party_justification=justification.cleaned_data.get("third_party_justification", ""),
+            expected_version=_version(request),
+        )
+    except (DomainError, SourceUnavailable) as err:
+        domain = (
+            err
+            if isinstance(err, DomainError)
+            else DomainError(_("The store cannot be reached: %(e)s") % {"e": err})
+        )
+        return refused(request, order, domain)
+    messages.success(request, _("Scope saved."))
+    return redirect(f"{reverse('officer:order', args=[order.reference])}#scope")
+
+
+@staff_required(*CASE_ROLES)
+@require_GET
+def package(request: HttpRequest, reference: str) -> HttpResponse:
+    """The package: the signed one once released, else the built one for review before release.
+    ``?inline=1`` opens it in the browser (preview); every download is audited by the service."""
+    order = _visible_order(request, reference)
+    try:
+        filename, content = download_package(order, actor=request.user)
+    except DomainError as err:
+        return refused(request, order, err)
+    inline = request.GET.get("inline") == "1"
+    response = HttpResponse(content, content_type="application/pdf")
+    response["Content-Disposition"] = f'{"inline" if inline else "attachment"}; filename="{filename}"'
+    response["Cache-Control"] = "no-store"
+    return response

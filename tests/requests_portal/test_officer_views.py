@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from tests.factories import make_order, sign_in_staff
+from tests.packages import complete_export
 from workflow.choices import VerificationItem
 from workflow.models import AuditEvent, DisclosureOrder, DisclosureState
 
@@ -57,6 +58,9 @@ def order_urls(order: DisclosureOrder) -> list[tuple[str, str]]:
         ("post", reverse("officer:check", args=[ref, VerificationItem.LEGAL_BASIS_CITED])),
         ("post", reverse("officer:scope", args=[ref])),
         ("get", reverse("officer:progress", args=[ref])),
+        ("post", reverse("officer:match", args=[ref])),
+        ("post", reverse("officer:scope_matches", args=[ref])),
+        ("get", reverse("officer:package", args=[ref])),
         ("get", reverse("officer:document", args=[ref])),
         ("get", reverse("officer:preservation_list")),
         ("get", reverse("officer:preservation_intake")),
@@ -269,7 +273,7 @@ def test_an_approver_approves_a_scope_and_the_export_starts(approver_client: Any
     assert order.state == S.EXPORTING
     html = page_text(approver_client.get(reverse("officer:order", args=[order.reference])))
     assert 'id="export-progress"' in html
-    assert "every 2s" in html
+    assert "every 1s" in html
 
 
 def test_an_officer_cannot_approve_and_is_told_why(client: Any, officer: Any, second_officer: Any) -> None:
@@ -361,15 +365,13 @@ def test_the_timeline_shows_refusals_with_their_reason(officer_client: Any, offi
 def test_progress_swaps_the_page_body_when_the_export_has_finished(
     approver_client: Any, officer: Any, approver: Any
 ) -> None:
-    from workflow.services import disclosure as svc
-
     order = make_order(S.EXPORTING, officer=officer, approver=approver)
     url = reverse("officer:progress", args=[order.reference])
     polling = approver_client.get(url, {"v": order.version}, HTTP_HX_REQUEST="true")
     assert 'id="export-progress"' in polling.content.decode()
     assert "HX-Retarget" not in polling
-    svc.mark_export_succeeded(order, package_id="PKG-1", package_sha256="a" * 64)
+    ready = complete_export(order)
     done = approver_client.get(url, {"v": order.version}, HTTP_HX_REQUEST="true")
     assert done["HX-Retarget"] == "#order-body"
     assert "offer-release" in done.content.decode()
-    assert "a" * 64 in done.content.decode()
+    assert ready.packages.get().package_id in done.content.decode()
