@@ -217,6 +217,7 @@ PACKAGE_RENDER_PROCESSES = int(os.environ.get("PACKAGE_RENDER_PROCESSES", "2"))
 PACKAGE_CLAIM_LEASE_SECONDS = int(os.environ.get("PACKAGE_CLAIM_LEASE_SECONDS", "120"))
 # Where the build reads the scoped data from (the data map's extraction, issue 3).
 PACKAGE_EXTRACTOR = os.environ.get("PACKAGE_EXTRACTOR", "workflow.package.build.extract_with_datamap")
+PACKAGE_VERIFY_MAX_BYTES = int(os.environ.get("PACKAGE_VERIFY_MAX_BYTES", str(200 * 1024 * 1024)))
 PACKAGE_MAX_ATTEMPTS = int(os.environ.get("PACKAGE_MAX_ATTEMPTS", "3"))
 PACKAGE_TIME_LIMIT_SECONDS = int(os.environ.get("PACKAGE_TIME_LIMIT_SECONDS", "900"))
 AUDIT_WITNESS_DIR = Path(os.environ.get("AUDIT_WITNESS_DIR", VAR_DIR / "witness"))
