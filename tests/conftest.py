@@ -12,6 +12,7 @@ from django.db.models.signals import post_migrate
 
 from tests.factories import AuthorityFactory, UserFactory
 from tests.workers import celery_workers  # noqa: F401 — real Celery worker subprocesses
+from tests.workflow.package_fixtures import built_order, eager_pipeline, released_pdf  # noqa: F401 — packages
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
@@ -19,7 +20,9 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 def _reachable(url: str, default_port: int) -> bool:
     parsed = urlparse(url)
     try:
-        with socket.create_connection((parsed.hostname or "127.0.0.1", parsed.port or default_port), timeout=3):
+        with socket.create_connection(
+            (parsed.hostname or "127.0.0.1", parsed.port or default_port), timeout=3
+        ):
             return True
     except OSError:
         return False
@@ -53,7 +56,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
     moved = getattr(config, "_pg_deselected", 0)
     if moved:
-        terminalreporter.write_line(f"{moved} PostgreSQL-only tests deselected here; they run in `make test-services`.")
+        terminalreporter.write_line(
+            f"{moved} PostgreSQL-only tests deselected here; they run in `make test-services`."
+        )
 
 
 # --- PostgreSQL: the audit table refuses TRUNCATE, and Django's test flush truncates ----------

@@ -38,7 +38,9 @@ def database_url() -> str:
     return f"postgres://{user}{password}@{s.get('HOST') or '127.0.0.1'}:{s.get('PORT') or 5432}/{s['NAME']}"
 
 
-def wait_for(condition: Callable[[], Any], *, timeout: float = 60, interval: float = 0.2, what: str = "") -> Any:
+def wait_for(
+    condition: Callable[[], Any], *, timeout: float = 60, interval: float = 0.2, what: str = ""
+) -> Any:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = condition()
@@ -120,7 +122,12 @@ class Workers:
         return env
 
     def start(
-        self, *, name: str | None = None, pool: str = "solo", concurrency: int = 1, env: dict[str, str] | None = None
+        self,
+        *,
+        name: str | None = None,
+        pool: str = "solo",
+        concurrency: int = 1,
+        env: dict[str, str] | None = None,
     ) -> WorkerProcess:
         worker = WorkerProcess(
             name or f"w{len(self.started) + 1}", pool=pool, concurrency=concurrency, env=self.environment(env)

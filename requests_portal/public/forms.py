@@ -16,7 +16,8 @@ class VerifyPackageForm(forms.Form):
         limit = settings.PACKAGE_VERIFY_MAX_BYTES
         if upload.size is not None and upload.size > limit:
             raise forms.ValidationError(
-                _("The file is larger than %(limit)s; a package is never that large.") % {"limit": filesizeformat(limit)}
+                _("The file is larger than %(limit)s; a package is never that large.")
+                % {"limit": filesizeformat(limit)}
             )
         content = upload.read()
         if not content.startswith(b"%PDF-"):

@@ -7,7 +7,6 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 
-from tests.workflow.package_fixtures import built_order, eager_pipeline, released_pdf  # noqa: F401
 from workflow.models import Package
 
 pytestmark = pytest.mark.django_db
@@ -43,7 +42,7 @@ def test_a_tampered_package_is_refused_naming_the_failed_check(client: Client, r
     assert response.status_code == 422
     page = response.content.decode()
     assert "signature_intact" in page or "readable" in page
-    assert "id=\"verify-result\"" in page
+    assert 'id="verify-result"' in page
 
 
 def test_a_file_that_is_not_a_pdf_is_refused_with_a_clear_error(client: Client) -> None:

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from requests_portal.celery import app
 from tests.factories import make_order
-from tests.workflow.package_fixtures import approve_and_build, built_order, eager_pipeline  # noqa: F401
+from tests.workflow.package_fixtures import approve_and_build
 from workflow.models import DisclosureOrder, DisclosureState, Package, PackageState
 from workflow.package import build as pipeline
 from workflow.package.render import RenderError
@@ -59,7 +59,9 @@ def test_a_job_of_an_older_scope_revision_does_nothing(built_order: DisclosureOr
 
 
 def test_a_live_claim_makes_a_second_attempt_back_off(
-    eager_pipeline: None, officer: Any, approver: Any  # noqa: F811
+    eager_pipeline: None,
+    officer: Any,
+    approver: Any,
 ) -> None:
     order = make_order(S.EXPORTING, officer=officer, approver=approver)
     assert pipeline.claim(order.pk, order.scope_revision, "first") is not None
@@ -68,7 +70,9 @@ def test_a_live_claim_makes_a_second_attempt_back_off(
 
 
 def test_a_lapsed_claim_of_a_dead_worker_is_taken_over(
-    eager_pipeline: None, officer: Any, approver: Any  # noqa: F811
+    eager_pipeline: None,
+    officer: Any,
+    approver: Any,
 ) -> None:
     order = make_order(S.EXPORTING, officer=officer, approver=approver)
     dead = pipeline.claim(order.pk, order.scope_revision, "dead")
@@ -87,7 +91,9 @@ def test_a_lapsed_claim_of_a_dead_worker_is_taken_over(
 
 
 def test_progress_is_reported_for_the_portal(
-    eager_pipeline: None, officer: Any, approver: Any  # noqa: F811
+    eager_pipeline: None,
+    officer: Any,
+    approver: Any,
 ) -> None:
     order = make_order(S.EXPORTING, officer=officer, approver=approver)
     assert pipeline.build_progress(order)["percent"] == 0
@@ -105,7 +111,10 @@ def test_progress_is_reported_for_the_portal(
 
 
 def test_a_scope_matching_nothing_gives_a_no_data_found_package(
-    eager_pipeline: None, officer: Any, approver: Any, django_capture_on_commit_callbacks: Any  # noqa: F811
+    eager_pipeline: None,
+    officer: Any,
+    approver: Any,
+    django_capture_on_commit_callbacks: Any,
 ) -> None:
     order = make_order(S.SCOPING, officer=officer)
     lines = [svc.ScopeLine("store:0", ["identity"], order.requested_from, order.requested_to, [])]
@@ -131,7 +140,7 @@ def _fails_with(order: DisclosureOrder) -> str:
 
 
 def test_a_failing_source_ends_in_export_failed_with_the_reason_after_bounded_retries(
-    eager_pipeline: None,  # noqa: F811
+    eager_pipeline: None,
     officer: Any,
     approver: Any,
     django_capture_on_commit_callbacks: Any,
@@ -151,7 +160,7 @@ def test_a_failing_source_ends_in_export_failed_with_the_reason_after_bounded_re
 
 
 def test_a_render_error_ends_in_export_failed_at_once(
-    eager_pipeline: None,  # noqa: F811
+    eager_pipeline: None,
     officer: Any,
     approver: Any,
     django_capture_on_commit_callbacks: Any,
@@ -166,7 +175,7 @@ def test_a_render_error_ends_in_export_failed_at_once(
 
 
 def test_an_unreadable_signing_key_ends_in_export_failed(
-    eager_pipeline: None,  # noqa: F811
+    eager_pipeline: None,
     officer: Any,
     approver: Any,
     django_capture_on_commit_callbacks: Any,
@@ -176,11 +185,12 @@ def test_an_unreadable_signing_key_ends_in_export_failed(
     settings.SIGNING_KEY_PATH = tmp_path / "missing.pem"
     order = approve_and_build(officer, approver, django_capture_on_commit_callbacks)
     reason = _fails_with(order)
-    assert "signing key" in reason and "cannot be read" in reason
+    assert "signing key" in reason
+    assert "cannot be read" in reason
 
 
 def test_a_retried_export_builds_the_package_after_a_failure(
-    eager_pipeline: None,  # noqa: F811
+    eager_pipeline: None,
     officer: Any,
     approver: Any,
     django_capture_on_commit_callbacks: Any,

@@ -26,12 +26,16 @@ def document(tmp_path: Path, *, language: str, rows: int, printed: int) -> Packa
     attachment.write_text("".join(json.dumps({"row": i}) + "\n" for i in range(rows)))
     manifest = tmp_path / "manifest.json"
     manifest.write_text("{}")
-    table_rows = [[str(i), "زهرا احمدی", f"zahra.{i}@example.ir", "تهران، خیابان ولیعصر"] for i in range(printed)]
+    table_rows = [
+        [str(i), "زهرا احمدی", f"zahra.{i}@example.ir", "تهران، خیابان ولیعصر"] for i in range(printed)
+    ]
     return PackageDocument(
         language=language,
         package_id="PKG-ABCD-EFGH-JKMN",
         store_name="سرای پارسیان" if language == "fa" else "Saray-e Parsian",
-        authority_name="شعبهٔ ۱۲ دادگاه عمومی تهران" if language == "fa" else "Tehran General Court, Branch 12",
+        authority_name="شعبهٔ ۱۲ دادگاه عمومی تهران"
+        if language == "fa"
+        else "Tehran General Court, Branch 12",
         instrument="court_order",
         authority_reference="9903-1402-123",
         order_reference="DO-7K3F-9Q2M",
@@ -61,13 +65,24 @@ def document(tmp_path: Path, *, language: str, rows: int, printed: int) -> Packa
                 attachment.stat().st_size,
             )
         ],
-        custody=[CustodyEvent(1, dt.datetime(2025, 3, 22, 9, 0, tzinfo=dt.UTC), "order.received", "user:1", "ab" * 32)],
+        custody=[
+            CustodyEvent(
+                1, dt.datetime(2025, 3, 22, 9, 0, tzinfo=dt.UTC), "order.received", "user:1", "ab" * 32
+            )
+        ],
         attachments=[
             AttachedFile("store-1/identity.jsonl", attachment, "identity"),
             AttachedFile("manifest.json", manifest, "manifest"),
         ],
         tables=[
-            PrintedTable("store:1", "identity", "store-1/identity.jsonl", ["row", "name", "email", "address"], table_rows, rows)
+            PrintedTable(
+                "store:1",
+                "identity",
+                "store-1/identity.jsonl",
+                ["row", "name", "email", "address"],
+                table_rows,
+                rows,
+            )
         ],
     )
 
@@ -80,7 +95,10 @@ def pdf_text(pdf: bytes, tmp_path: Path, *, first: int | None = None, last: int 
     count = int(next(line.split()[-1] for line in _pdfinfo(path) if line.startswith("Pages:")))
     for page in range(first or 1, (last or count) + 1):
         done = subprocess.run(
-            ["pdftotext", "-f", str(page), "-l", str(page), str(path), "-"], capture_output=True, text=True, check=True
+            ["pdftotext", "-f", str(page), "-l", str(page), str(path), "-"],
+            capture_output=True,
+            text=True,
+            check=True,
         )
         # poppler marks the direction of runs with embedding controls; the words are what count.
         pages.append(done.stdout.translate({c: None for c in range(0x202A, 0x202F)}))
@@ -88,7 +106,9 @@ def pdf_text(pdf: bytes, tmp_path: Path, *, first: int | None = None, last: int 
 
 
 def _pdfinfo(path: Path) -> list[str]:
-    return subprocess.run(["pdfinfo", str(path)], capture_output=True, text=True, check=True).stdout.splitlines()
+    return subprocess.run(
+        ["pdfinfo", str(path)], capture_output=True, text=True, check=True
+    ).stdout.splitlines()
 
 
 @pytest.fixture(scope="module")
@@ -107,7 +127,9 @@ def test_a_persian_package_has_its_cover_in_persian_with_jalali_dates_and_persia
     assert "PKG-ABCD-EFGH-JKMN" in cover
 
 
-def test_identifiers_keep_their_left_to_right_order_in_right_to_left_text(persian_pdf: bytes, tmp_path: Path) -> None:
+def test_identifiers_keep_their_left_to_right_order_in_right_to_left_text(
+    persian_pdf: bytes, tmp_path: Path
+) -> None:
     pages = pdf_text(persian_pdf, tmp_path)
     assert all("9903-1402-123" in page for page in pages), "the reference in the footer of every page"
     assert not any("123-1402-9903" in page for page in pages)
@@ -127,7 +149,10 @@ def test_every_page_is_numbered_x_of_y_across_parallel_chunks(persian_pdf: bytes
 def test_long_categories_print_their_first_rows_and_say_all_rows_are_attached(tmp_path: Path) -> None:
     pdf = render_package(document(tmp_path, language="en", rows=500, printed=20))
     text = "\n".join(pdf_text(pdf, tmp_path))
-    assert "The first 20 of 500 rows are printed; all 500 rows are in the attachment store-1/identity.jsonl." in text
+    assert (
+        "The first 20 of 500 rows are printed; all 500 rows are in the attachment store-1/identity.jsonl."
+        in text
+    )
     assert "zahra.19@example.ir" in text
     assert "zahra.20@example.ir" not in text
 
@@ -136,12 +161,21 @@ def test_an_english_package_carries_every_section_and_the_confidentiality_line(t
     pdf = render_package(document(tmp_path, language="en", rows=3, printed=3))
     pages = pdf_text(pdf, tmp_path)
     text = "\n".join(pages)
-    for heading in ("Cover letter", "Scope", "Manifest of attachments", "Chain of custody", "Exclusions and why"):
+    for heading in (
+        "Cover letter",
+        "Scope",
+        "Manifest of attachments",
+        "Chain of custody",
+        "Exclusions and why",
+    ):
         assert heading in text
     assert "Third-party recipient data is excluded unless a justification is recorded." in text
     assert "2025-03-20 (Jalali 1403/12/30)" in text
     for page in pages:
-        assert "Confidential — disclosed to Tehran General Court, Branch 12 under reference 9903-1402-123" in page
+        assert (
+            "Confidential — disclosed to Tehran General Court, Branch 12 under reference 9903-1402-123"
+            in page
+        )
         assert f"of {len(pages)}" in page
 
 

@@ -12,7 +12,6 @@ import pytest
 from django.core.files.storage import default_storage
 from django.core.management import call_command
 
-from tests.workflow.package_fixtures import built_order, eager_pipeline, released_pdf  # noqa: F401
 from workflow.keys import SigningPaths, ensure_demo_signing_material
 from workflow.models import AuditEvent, DisclosureOrder, DisclosureState, Package
 from workflow.package.seal import download_package
@@ -38,7 +37,12 @@ def test_release_seals_the_package_and_the_verifier_accepts_it(released_pdf: byt
     assert result.package_id == Package.objects.get(order=built_order).package_id
     assert result.order_reference == built_order.reference
     assert "DEMO Disclosure Signing" in result.signer
-    assert result.passed == [Check.SIGNATURE_INTACT, Check.SIGNER_TRUSTED, Check.ATTACHMENTS_MATCH, Check.RECORDED]
+    assert result.passed == [
+        Check.SIGNATURE_INTACT,
+        Check.SIGNER_TRUSTED,
+        Check.ATTACHMENTS_MATCH,
+        Check.RECORDED,
+    ]
 
 
 def test_the_release_event_records_the_sealed_package(released_pdf: bytes, built_order: Any) -> None:
@@ -56,7 +60,9 @@ def test_poppler_pdfsig_finds_the_signature_valid_and_covering_the_whole_file(
     assert "Total document signed" in report
 
 
-def test_one_flipped_byte_fails_verification_with_pyhanko_and_pdfsig(released_pdf: bytes, tmp_path: Path) -> None:
+def test_one_flipped_byte_fails_verification_with_pyhanko_and_pdfsig(
+    released_pdf: bytes, tmp_path: Path
+) -> None:
     # A byte in the first page's content, well inside the signed range.
     tampered = flip_byte(released_pdf, len(released_pdf) // 3)
     result = verify_package_bytes(tampered)

@@ -45,7 +45,9 @@ def assert_exactly_one_package(order: DisclosureOrder, workers: Workers) -> None
     packages = Package.objects.filter(order=order)
     assert packages.count() == 1
     assert packages.get().state == PackageState.READY
-    ready_events = AuditEvent.objects.filter(object_ref=f"disclosureorder:{order.reference}", action="order.package_ready")
+    ready_events = AuditEvent.objects.filter(
+        object_ref=f"disclosureorder:{order.reference}", action="order.package_ready"
+    )
     assert ready_events.count() == 1
 
 
@@ -84,14 +86,18 @@ def test_killing_the_whole_worker_and_redelivering_gives_one_package(
 ) -> None:
     first = celery_workers.start(name="doomed", env=WORKER_ENV | {"FAKE_STORE_DELAY": "8"})
     order = approved_order(officer, approver)
-    wait_for(lambda: Package.objects.filter(order=order, stage="extracting").exists(), what="the build to start")
+    wait_for(
+        lambda: Package.objects.filter(order=order, stage="extracting").exists(), what="the build to start"
+    )
     first.kill(signal.SIGKILL)
     redeliver(order)
     celery_workers.start(name="survivor", env=WORKER_ENV)
     assert_exactly_one_package(order, celery_workers)
 
 
-def test_two_workers_racing_on_one_job_give_one_package(celery_workers: Workers, officer: Any, approver: Any) -> None:
+def test_two_workers_racing_on_one_job_give_one_package(
+    celery_workers: Workers, officer: Any, approver: Any
+) -> None:
     env = WORKER_ENV | {"FAKE_STORE_DELAY": "3"}
     celery_workers.start(name="left", env=env)
     celery_workers.start(name="right", env=env)

@@ -220,7 +220,9 @@ def chunk_html(doc: PackageDocument, slices: Sequence[_TableSlice], *, first: bo
 
 def stamp_html(doc: PackageDocument, pages: Iterable[int], total: int) -> str:
     w = WORDING[doc.language]
-    labels = [w["page"].format(page=number(p, doc.language), pages=number(total, doc.language)) for p in pages]
+    labels = [
+        w["page"].format(page=number(p, doc.language), pages=number(total, doc.language)) for p in pages
+    ]
     return render_to_string("package/stamp.html", {**_common(doc), "labels": labels})
 
 
@@ -230,6 +232,7 @@ def stamp_html(doc: PackageDocument, pages: Iterable[int], total: int) -> str:
 def write_pdf(html: str, attachments: Sequence[tuple[str, str, str]] = ()) -> bytes:
     """One WeasyPrint call. ``attachments`` are (path, name, description). Runs in a child."""
     import weasyprint  # imported by the parent before the fork (render_package): free here
+
     files = [
         weasyprint.Attachment(filename=path, name=name, description=description, relationship="Data")
         for path, name, description in attachments
@@ -253,7 +256,9 @@ def render_pool(processes: int) -> Iterator[ProcessPoolExecutor]:
     daemonic = process._config.get("daemon", False)  # type: ignore[attr-defined]
     process._config["daemon"] = False  # type: ignore[attr-defined]
     try:
-        with ProcessPoolExecutor(max_workers=processes, mp_context=multiprocessing.get_context("fork")) as pool:
+        with ProcessPoolExecutor(
+            max_workers=processes, mp_context=multiprocessing.get_context("fork")
+        ) as pool:
             yield pool
     finally:
         process._config["daemon"] = daemonic  # type: ignore[attr-defined]
@@ -264,7 +269,7 @@ def _collect(futures: Sequence[Future[bytes]], what: str) -> list[bytes]:
     for index, future in enumerate(futures):
         try:
             out.append(future.result())
-        except Exception as err:  # noqa: BLE001 — any failure of the child names the part
+        except Exception as err:
             raise RenderError(f"rendering {what} {index + 1} failed: {type(err).__name__}: {err}") from err
     return out
 
@@ -277,14 +282,16 @@ def merge(parts: Sequence[bytes], stamps: Sequence[bytes]) -> bytes:
         try:
             for other in opened:
                 package.pages.extend(other.pages)
-            stamp_pages = []
+            stamp_pages: list[pikepdf.Page] = []
             stamp_pdfs = [pikepdf.open(io.BytesIO(s)) for s in stamps]
             for stamp in stamp_pdfs:
                 stamp_pages.extend(stamp.pages)
             if len(stamp_pages) != len(package.pages):
-                raise RenderError(f"page stamps ({len(stamp_pages)}) do not match pages ({len(package.pages)})")
+                raise RenderError(
+                    f"page stamps ({len(stamp_pages)}) do not match pages ({len(package.pages)})"
+                )
             for page, stamp_page in zip(package.pages, stamp_pages, strict=True):
-                page.add_overlay(stamp_page)
+                page.add_overlay(stamp_page, pikepdf.Rectangle(*(float(v) for v in page.mediabox)))
             out = io.BytesIO()
             package.save(out, deterministic_id=True)
             for stamp in stamp_pdfs:
@@ -317,7 +324,8 @@ def render_package(
     with render_pool(processes) as pool:
         futures = [pool.submit(write_pdf, front_html(doc), attachments)]
         futures += [
-            pool.submit(write_pdf, chunk_html(doc, slices, first=index == 0)) for index, slices in enumerate(chunks)
+            pool.submit(write_pdf, chunk_html(doc, slices, first=index == 0))
+            for index, slices in enumerate(chunks)
         ]
         parts = _collect(futures, "part")
         if progress:

@@ -10,11 +10,25 @@ from django.utils import timezone
 
 from requests_portal.celery import app
 from requests_portal.models import User
-from workflow.choices import AuthorityKind, DataCategory, InstrumentType, Language, NoticeRule, VerificationItem
+from workflow.choices import (
+    AuthorityKind,
+    DataCategory,
+    InstrumentType,
+    Language,
+    NoticeRule,
+    VerificationItem,
+)
 from workflow.datamap import configured_datamap
 from workflow.errors import DomainError
 from workflow.keys import ensure_demo_signing_material
-from workflow.models import Authority, AuthorityContact, AuthorityInstrument, DisclosureOrder, DisclosureState, Package
+from workflow.models import (
+    Authority,
+    AuthorityContact,
+    AuthorityInstrument,
+    DisclosureOrder,
+    DisclosureState,
+    Package,
+)
 from workflow.services import disclosure as svc
 from workflow.services.scoping import CustomerChoice, match_order, scope_from_matches
 from workflow.store.seed import PERSONAS
@@ -30,7 +44,9 @@ DEMO_CATEGORIES = [
 
 
 def demo_user(username: str, role: str) -> User:
-    user, _created = User.objects.get_or_create(username=username, defaults={"email": f"{username}@store.example"})
+    user, _created = User.objects.get_or_create(
+        username=username, defaults={"email": f"{username}@store.example"}
+    )
     user.set_unusable_password()
     user.save()
     user.groups.set([Group.objects.get(name=role)])
@@ -46,7 +62,10 @@ def demo_authority() -> Authority:
     if created:
         AuthorityInstrument.objects.create(authority=authority, instrument=InstrumentType.COURT_ORDER)
         AuthorityContact.objects.create(
-            authority=authority, channel="phone", value="+982100000012", source="the judiciary's public directory"
+            authority=authority,
+            channel="phone",
+            value="+982100000012",
+            source="the judiciary's public directory",
         )
     return authority
 
@@ -66,7 +85,7 @@ class Command(BaseCommand):
         ensure_demo_signing_material()
         try:
             configured_datamap()
-        except Exception:  # noqa: BLE001 — no store yet: the demo makes one
+        except Exception:
             self.stdout.write("no demo store found: seeding one (manage.py seed_store)")
             call_command("seed_store", stdout=self.stdout)
         officer = demo_user("demo.officer", "legal_officer")
@@ -82,7 +101,9 @@ class Command(BaseCommand):
         self.stdout.write(f"order {order.reference} released; package {package.package_id} written to {out}")
         self.stdout.write(f"check it with: python manage.py verify_package {out}")
 
-    def run_order(self, officer: User, approver: User, persona: Any, today: dt.date, language: str) -> DisclosureOrder:
+    def run_order(
+        self, officer: User, approver: User, persona: Any, today: dt.date, language: str
+    ) -> DisclosureOrder:
         authority = demo_authority()
         order = svc.register_order(
             svc.Intake(
@@ -112,7 +133,9 @@ class Command(BaseCommand):
                     "spoke_with": "the branch clerk (demo)",
                     "called_at": timezone.now().isoformat(),
                 }
-            order = svc.record_check(order, actor=officer, item=item, passed=True, note="demo", details=details)
+            order = svc.record_check(
+                order, actor=officer, item=item, passed=True, note="demo", details=details
+            )
         order = svc.verify(order, actor=officer)
         report = match_order(order, actor=officer)
         if not report.customers:
