@@ -38,6 +38,7 @@ PDF_VARIANT = "pdf/a-3b"
 # WeasyPrint logs every layout step at INFO: one line per page of a thousand-page package.
 logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
 STAMP_PAGES_PER_JOB = 400
+MIN_CHUNK_ROWS = 200
 ProgressCallback = Callable[[int], None]
 
 
@@ -320,6 +321,10 @@ def render_package(
     import weasyprint  # noqa: F401 — loaded once in the parent, so forked children share it
 
     attachments = [(str(a.path), a.name, a.description) for a in doc.attachments]
+    printed = sum(len(table.rows) for table in doc.tables)
+    # At most chunk_rows per chunk, and at least one chunk per process when there is enough to
+    # print, so that every process has work; small chunks cost more than they save.
+    chunk_rows = max(min(chunk_rows, -(-printed // processes)), MIN_CHUNK_ROWS)
     chunks = table_chunks(doc, chunk_rows) if doc.tables else []
     with render_pool(processes) as pool:
         futures = [pool.submit(write_pdf, front_html(doc), attachments)]
