@@ -336,10 +336,10 @@ def render_package(
         if progress:
             progress(80)
         total = sum(pool.map(page_count, parts))
-        starts = range(1, total + 1, STAMP_PAGES_PER_JOB)
+        per_job = max(min(STAMP_PAGES_PER_JOB, -(-total // processes)), 1)
         stamp_futures = [
-            pool.submit(write_pdf, stamp_html(doc, range(s, min(s + STAMP_PAGES_PER_JOB, total + 1)), total))
-            for s in starts
+            pool.submit(write_pdf, stamp_html(doc, range(s, min(s + per_job, total + 1)), total))
+            for s in range(1, total + 1, per_job)
         ]
         stamps = _collect(stamp_futures, "page-number stamp")
     if progress:
