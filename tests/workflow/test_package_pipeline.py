@@ -4,6 +4,7 @@ import datetime as dt
 from typing import Any
 
 import pytest
+from celery.exceptions import SoftTimeLimitExceeded
 from django.core.files.storage import default_storage
 from django.utils import timezone
 
@@ -205,3 +206,18 @@ def test_a_retried_export_builds_the_package_after_a_failure(
         svc.retry_export(DisclosureOrder.objects.get(pk=order.pk), actor=officer)
     assert DisclosureOrder.objects.get(pk=order.pk).state == S.PACKAGE_READY
     assert Package.objects.filter(order=order).count() == 1
+
+
+def test_a_build_past_its_time_limit_ends_in_export_failed_saying_so(
+    eager_pipeline: None,
+    officer: Any,
+    approver: Any,
+    django_capture_on_commit_callbacks: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def too_long(attempt: Any) -> str:
+        raise SoftTimeLimitExceeded()
+
+    monkeypatch.setattr(pipeline, "build", too_long)
+    order = approve_and_build(officer, approver, django_capture_on_commit_callbacks)
+    assert "took longer than" in _fails_with(order)
