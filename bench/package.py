@@ -205,7 +205,10 @@ def phase_raw(args: argparse.Namespace) -> dict[str, Any]:
         volume = 0
         for query in queries:
             if dialect.name == "postgresql":
-                with conn.raw.cursor() as cursor, cursor.copy(f"COPY ({query.sql}) TO STDOUT", query.params) as copy:
+                with (
+                    conn.raw.cursor() as cursor,
+                    cursor.copy(f"COPY ({query.sql}) TO STDOUT", query.params) as copy,
+                ):
                     for chunk in copy:
                         volume += len(chunk)
             else:
@@ -224,7 +227,13 @@ def long_document(rows: int, work: Path) -> Any:
     manifest = work / "manifest.json"
     manifest.write_text("{}")
     table_rows = [
-        [str(i), "زهرا احمدی", f"zahra.{i}@example.ir", "تهران، خیابان ولیعصر، پلاک ۱۲", f"185.12.{i % 250}.7"]
+        [
+            str(i),
+            "زهرا احمدی",
+            f"zahra.{i}@example.ir",
+            "تهران، خیابان ولیعصر، پلاک ۱۲",
+            f"185.12.{i % 250}.7",
+        ]
         for i in range(rows)
     ]
     return PackageDocument(
@@ -315,14 +324,22 @@ def bench_a(args: argparse.Namespace, work: Path) -> None:
     raw = run("raw", env, work=work)
     peak = e2e["peak_rss_mb"] + e2e["child_peak_rss_mb"]
     print(f"(a) heavy customer, {e2e['rows']} rows, store {'PostgreSQL' if args.pg_url else 'SQLite'}:")
-    print(f"    package end to end (approve → package_ready): {e2e['seconds']:.2f} s;  sealing at release {e2e['seal_seconds']:.2f} s")
-    print(f"    peak RSS: build process {e2e['peak_rss_mb']:.0f} MB, largest render child {e2e['child_peak_rss_mb']:.0f} MB"
-          f" (sum {peak:.0f} MB);  PDF {e2e['pdf_mb']:.1f} MB")
-    print(f"    bare WeasyPrint of the same printed HTML ({bare['pages']} pages): {bare['seconds']:.2f} s, "
-          f"{bare['peak_rss_mb']:.0f} MB  →  package ÷ bare = {e2e['seconds'] / bare['seconds']:.2f}× time, "
-          f"{peak / bare['peak_rss_mb']:.2f}× memory")
-    print(f"    raw {raw['method']} of the same rows: {raw['seconds']:.2f} s, {raw['peak_rss_mb']:.0f} MB  →  "
-          f"package ÷ raw = {e2e['seconds'] / raw['seconds']:.1f}× time, {peak / raw['peak_rss_mb']:.2f}× memory")
+    print(
+        f"    package end to end (approve → package_ready): {e2e['seconds']:.2f} s;  sealing at release {e2e['seal_seconds']:.2f} s"
+    )
+    print(
+        f"    peak RSS: build process {e2e['peak_rss_mb']:.0f} MB, largest render child {e2e['child_peak_rss_mb']:.0f} MB"
+        f" (sum {peak:.0f} MB);  PDF {e2e['pdf_mb']:.1f} MB"
+    )
+    print(
+        f"    bare WeasyPrint of the same printed HTML ({bare['pages']} pages): {bare['seconds']:.2f} s, "
+        f"{bare['peak_rss_mb']:.0f} MB  →  package ÷ bare = {e2e['seconds'] / bare['seconds']:.2f}× time, "
+        f"{peak / bare['peak_rss_mb']:.2f}× memory"
+    )
+    print(
+        f"    raw {raw['method']} of the same rows: {raw['seconds']:.2f} s, {raw['peak_rss_mb']:.0f} MB  →  "
+        f"package ÷ raw = {e2e['seconds'] / raw['seconds']:.1f}× time, {peak / raw['peak_rss_mb']:.2f}× memory"
+    )
     verdict = "met" if e2e["seconds"] <= 2 and peak <= 300 else "NOT met"
     print(f"    target ≤ 2 s and ≤ 300 MB: {verdict}")  # fmt: skip
 
@@ -333,15 +350,25 @@ def bench_b(args: argparse.Namespace, work: Path) -> None:
     sample = run("single", env, doc_rows=400, work=work)
     rows = int(400 * args.pages / sample["pages"])
     single = run("single", env, doc_rows=rows, work=work)
-    chunked = run("chunked", env, doc_rows=rows, work=work, chunk_rows=args.chunk_rows, processes=args.processes)
-    quarter = run("chunked", env, doc_rows=rows // 4, work=work, chunk_rows=args.chunk_rows, processes=args.processes)
-    print(f"(b) printed section of {single['pages']} pages ({rows} rows), {args.processes} render processes, "
-          f"chunks of {args.chunk_rows} rows:")
+    chunked = run(
+        "chunked", env, doc_rows=rows, work=work, chunk_rows=args.chunk_rows, processes=args.processes
+    )
+    quarter = run(
+        "chunked", env, doc_rows=rows // 4, work=work, chunk_rows=args.chunk_rows, processes=args.processes
+    )
+    print(
+        f"(b) printed section of {single['pages']} pages ({rows} rows), {args.processes} render processes, "
+        f"chunks of {args.chunk_rows} rows:"
+    )
     print(f"    one WeasyPrint call: {single['seconds']:.1f} s, peak {single['peak_rss_mb']:.0f} MB")
-    print(f"    chunked + merged + page stamps: {chunked['seconds']:.1f} s ({chunked['pages']} pages), "
-          f"peak per render worker {chunked['child_peak_rss_mb']:.0f} MB, parent {chunked['peak_rss_mb']:.0f} MB")
-    print(f"    at {quarter['pages']} pages: {quarter['seconds']:.1f} s, peak per render worker "
-          f"{quarter['child_peak_rss_mb']:.0f} MB, parent {quarter['peak_rss_mb']:.0f} MB")
+    print(
+        f"    chunked + merged + page stamps: {chunked['seconds']:.1f} s ({chunked['pages']} pages), "
+        f"peak per render worker {chunked['child_peak_rss_mb']:.0f} MB, parent {chunked['peak_rss_mb']:.0f} MB"
+    )
+    print(
+        f"    at {quarter['pages']} pages: {quarter['seconds']:.1f} s, peak per render worker "
+        f"{quarter['child_peak_rss_mb']:.0f} MB, parent {quarter['peak_rss_mb']:.0f} MB"
+    )
     speedup = single["seconds"] / chunked["seconds"]
     flat = chunked["child_peak_rss_mb"] <= quarter["child_peak_rss_mb"] * 1.15
     print(f"    speed-up {speedup:.2f}× (target ≥ 1.6×: {'met' if speedup >= 1.6 else 'NOT met'}); per-worker peak "
@@ -349,7 +376,9 @@ def bench_b(args: argparse.Namespace, work: Path) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--phase", default="")
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--pages", type=int, default=1000)
