@@ -308,7 +308,19 @@ def run(phase: str, env: dict[str, str], **options: Any) -> dict[str, Any]:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def ensure_pg_database(url: str) -> None:
+    import psycopg
+
+    name = url.rsplit("/", 1)[1]
+    admin = url.rsplit("/", 1)[0].replace("postgres://", "postgresql://", 1) + "/postgres"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
 def bench_a(args: argparse.Namespace, work: Path) -> None:
+    if args.pg_url:
+        ensure_pg_database(args.pg_url)
     env = dict(os.environ)
     env.update(
         {
