@@ -2,7 +2,6 @@
 
 import os
 import socket
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlparse
 
@@ -75,12 +74,19 @@ def _restore_triggers(**kwargs: Any) -> None:
 post_migrate.connect(_restore_triggers, dispatch_uid="tests-restore-audit-triggers")
 
 
-@pytest.fixture
-def transactional_db(transactional_db: None) -> Iterator[None]:
-    yield
-    if connection.vendor == "postgresql":
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Any:
+    # Runs before the fixtures' finalizers, hence before pytest-django's flush. A test that ran
+    # inside a transaction (the ``db`` fixture) is rolled back, not flushed: nothing to do.
+    marker = item.get_closest_marker("django_db")
+    transactional = (marker is not None and marker.kwargs.get("transaction")) or bool(
+        {"transactional_db", "live_server", "django_db_reset_sequences"}
+        & set(getattr(item, "fixturenames", ()))
+    )
+    if transactional and connection.vendor == "postgresql" and not connection.in_atomic_block:
         with connection.cursor() as cursor:
             cursor.execute("SET session_replication_role = replica")
+    return (yield)
 
 
 # --- Personas -------------------------------------------------------------------------------
