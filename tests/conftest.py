@@ -10,6 +10,8 @@ from django.db import connection
 from django.db.models.signals import post_migrate
 
 from tests.factories import AuthorityFactory, UserFactory
+from tests.workers import celery_workers  # noqa: F401 — real Celery worker subprocesses
+from tests.workflow.package_fixtures import built_order, eager_pipeline, released_pdf  # noqa: F401 — packages
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 

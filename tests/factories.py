@@ -64,9 +64,36 @@ def make_order(
     **overrides: Any,
 ) -> DisclosureOrder:
     """An order in ``state``, taken there through the real services (see workflow.demo)."""
+    from tests.packages import complete_export  # a stored package, as the pipeline leaves one
+
+    overrides.setdefault("export", complete_export)
     return drive_order(
         state, officer=officer, approver=approver, authority=authority or AuthorityFactory(), **overrides
     )
 
 
-__all__ = ["AuthorityFactory", "UserFactory", "default_scope", "intake", "make_order", "pass_checklist"]
+def sign_in_staff(client: Any, user: User) -> None:
+    """Sign ``user`` in on the test ``client`` with both factors passed (password and TOTP), as
+    the staff sign-in leaves a session; staff pages refuse a session without the second."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+
+    from requests_portal.accounts.totp import device_of, ensure_totp_device
+
+    ensure_totp_device(user)
+    device = device_of(user)
+    assert device is not None
+    client.force_login(user)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+
+
+__all__ = [
+    "AuthorityFactory",
+    "UserFactory",
+    "default_scope",
+    "intake",
+    "make_order",
+    "pass_checklist",
+    "sign_in_staff",
+]

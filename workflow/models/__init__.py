@@ -1,6 +1,7 @@
 from .audit import AuditEvent, AuditStreamHead
 from .authority import Authority, AuthorityContact, AuthorityInstrument
 from .disclosure import DisclosureOrder, DisclosureState, OrderIdentifier, ScopeItem, VerificationCheck
+from .package import Package, PackageStage, PackageState
 from .preservation import PreservationOrder, PreservationState
 
 __all__ = [
@@ -12,6 +13,9 @@ __all__ = [
     "DisclosureOrder",
     "DisclosureState",
     "OrderIdentifier",
+    "Package",
+    "PackageStage",
+    "PackageState",
     "PreservationOrder",
     "PreservationState",
     "ScopeItem",
