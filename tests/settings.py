@@ -4,7 +4,9 @@ import os
 from pathlib import Path
 
 _worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
-os.environ.setdefault("PORTAL_VAR_DIR", str(Path(__file__).resolve().parent.parent / "var" / "test" / _worker))
+os.environ.setdefault(
+    "PORTAL_VAR_DIR", str(Path(__file__).resolve().parent.parent / "var" / "test" / _worker)
+)
 
 from requests_portal.settings import *  # noqa: E402, F403
 from requests_portal.settings import DATABASES, VAR_DIR  # noqa: E402
@@ -21,3 +23,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 # Django's test client signs in without a request, which django-axes refuses; the lockout tests
 # (tests/requests_portal/test_accounts.py) switch it back on with the settings fixture.
 AXES_ENABLED = False
+
+# WhiteNoise serves STATIC_ROOT and warns when it does not exist; tests serve from the finders.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True
