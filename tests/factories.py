@@ -64,12 +64,14 @@ def make_order(
     **overrides: Any,
 ) -> DisclosureOrder:
     """An order in ``state``, taken there through the real services (see workflow.demo)."""
-    from tests.packages import complete_export  # a stored package, as the pipeline leaves one
+    from tests.packages import complete_export  # a stored package: release seals a real one
 
     overrides.setdefault("export", complete_export)
     return drive_order(
         state, officer=officer, approver=approver, authority=authority or AuthorityFactory(), **overrides
     )
+
+
 
 
 def sign_in_staff(client: Any, user: User) -> None:

@@ -14,10 +14,21 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.functional import SimpleLazyObject, empty
+from django.db.models import prefetch_related_objects
 
 from requests_portal.roles import STAFF_ROLES
 
 View = Callable[..., HttpResponse]
+
+
+def _unwrapped(user: Any) -> Any:
+    """The User behind the auth and OTP middlewares' lazy wrappers."""
+    while isinstance(user, SimpleLazyObject):
+        if user._wrapped is empty:  # type: ignore[attr-defined]
+            user._setup()  # type: ignore[attr-defined]
+        user = user._wrapped  # type: ignore[attr-defined]
+    return user
 
 
 def staff_refusal(request: HttpRequest, roles: tuple[str, ...]) -> HttpResponse | None:
@@ -25,6 +36,8 @@ def staff_refusal(request: HttpRequest, roles: tuple[str, ...]) -> HttpResponse 
     user = request.user
     if not user.is_authenticated:
         return redirect_to_login(request.get_full_path())
+    # ``role`` reads the user's groups; fetch them once for the whole request, not per use.
+    prefetch_related_objects([_unwrapped(user)], "groups")
     if not user.is_active:
         raise PermissionDenied
     role = getattr(user, "role", None)
