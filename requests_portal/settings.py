@@ -177,6 +177,12 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+CELERY_IMPORTS = ["workflow.audit.tasks"]
+AUDIT_CHECKPOINT_MINUTES = float(os.environ.get("AUDIT_CHECKPOINT_MINUTES", "15"))
+CELERY_BEAT_SCHEDULE["audit-checkpoint"] = {
+    "task": "workflow.audit.tasks.make_checkpoint",
+    "schedule": AUDIT_CHECKPOINT_MINUTES * 60,
+}
 
 # --- Signing, encryption at rest, audit witness ---------------------------------------------
 SIGNING_DIR = Path(os.environ.get("SIGNING_DIR", VAR_DIR / "signing"))
@@ -185,6 +191,19 @@ SIGNING_CERT_PATH = Path(os.environ.get("SIGNING_CERT_PATH", SIGNING_DIR / "sign
 SIGNING_CA_CERT_PATH = Path(os.environ.get("SIGNING_CA_CERT_PATH", SIGNING_DIR / "ca.cert.pem"))
 SIGNING_KEY_PASSPHRASE = os.environ.get("SIGNING_KEY_PASSPHRASE", "")
 AUDIT_WITNESS_DIR = Path(os.environ.get("AUDIT_WITNESS_DIR", VAR_DIR / "witness"))
+# Production keeps the witness in object storage the database's administrators cannot rewrite
+# (e.g. an S3 bucket with object lock): name a STORAGES alias here; empty = AUDIT_WITNESS_DIR.
+AUDIT_WITNESS_STORAGE = os.environ.get("AUDIT_WITNESS_STORAGE", "")
+if AUDIT_WITNESS_STORAGE == "audit_witness":
+    STORAGES["audit_witness"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": os.environ.get("AUDIT_WITNESS_BUCKET", ""),
+            "endpoint_url": os.environ.get("PORTAL_S3_ENDPOINT") or None,
+            "default_acl": "private",
+            "file_overwrite": False,
+        },
+    }
 
 # --- The store -----------------------------------------------------------------------------
 STORE_NAME = os.environ.get("STORE_NAME", "Saray-e Parsian")

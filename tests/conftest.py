@@ -13,6 +13,7 @@ from django.db.models.signals import post_migrate
 from tests.factories import AuthorityFactory, UserFactory
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
+pytest_plugins = ["tests.audit_support"]  # signing material and witness fixtures of the audit tests
 
 
 def _reachable(url: str, default_port: int) -> bool:

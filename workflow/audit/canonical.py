@@ -1,8 +1,9 @@
 """Canonical encoding of audit events: RFC 8785 (JCS), built fast.
 
-Event data carry only strings, integers, booleans, null, lists and objects — no floats — and
-for such values Python's ``json.dumps(sort_keys=True, separators=(",", ":"),
-ensure_ascii=False)`` produces exactly the JCS bytes (the property test in
+Event data carry only strings, integers (within ±2⁵³−1), booleans, null, lists and objects — no
+floats — and for such values Python's ``json.dumps(separators=(",", ":"), ensure_ascii=False)``
+over objects whose keys are put in UTF-16 order (JCS sorts by UTF-16 code units, Python by code
+points: they differ above U+FFFF) produces exactly the JCS bytes (the property test in
 ``tests/workflow/test_audit_canonical.py`` checks this against the ``rfc8785`` library).
 The event envelope is assembled from pre-escaped fields in JCS key order, which keeps
 ``verify_audit`` within a small factor of raw hashing.
@@ -16,6 +17,7 @@ from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from typing import Any
 
 GENESIS_HASH = "0" * 64
+_SAFE_INTEGER = 2**53 - 1  # JCS numbers are IEEE doubles: larger integers have no exact spelling
 
 
 class NotCanonicalisable(TypeError):
@@ -33,13 +35,29 @@ def _check(value: Any) -> None:
     elif isinstance(value, list | tuple):
         for item in value:
             _check(item)
+    elif isinstance(value, int) and not isinstance(value, bool) and abs(value) > _SAFE_INTEGER:
+        raise NotCanonicalisable(
+            "audit data integers must lie within ±(2**53 − 1); store larger ones as strings"
+        )
     elif not (value is None or isinstance(value, str | int | bool)):
         raise NotCanonicalisable(f"audit data may not hold {type(value).__name__}")
 
 
+def _utf16_key(key: str) -> bytes:
+    return key.encode("utf-16-be", "surrogatepass")
+
+
+def _jcs_ordered(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {key: _jcs_ordered(value[key]) for key in sorted(value, key=_utf16_key)}
+    if isinstance(value, list | tuple):
+        return [_jcs_ordered(item) for item in value]
+    return value
+
+
 def canonical_data(data: Mapping[str, Any]) -> str:
     _check(data)
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return json.dumps(_jcs_ordered(data), separators=(",", ":"), ensure_ascii=False)
 
 
 def format_time(moment: dt.datetime) -> str:

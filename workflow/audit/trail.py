@@ -116,6 +116,8 @@ def record_refusal(
     """
     try:
         with transaction.atomic():
-            record(action, actor=actor, obj=obj, data={"code": code, "attempted": attempted, "reason": reason})
+            record(
+                action, actor=actor, obj=obj, data={"code": code, "attempted": attempted, "reason": reason}
+            )
     except Exception:
         logger.exception("could not audit a refused action (%s, code %s)", action, code)

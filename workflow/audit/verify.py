@@ -1,7 +1,7 @@
 """Re-derive every chain and compare it with what is stored (``manage.py verify_audit``)."""
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 from workflow.models import AuditEvent, AuditStreamHead
@@ -53,14 +53,25 @@ def _rows(chunk_size: int) -> Iterator[tuple]:  # type: ignore[type-arg]
     return AuditEvent.objects.order_by("stream", "seq").values_list(*_COLUMNS).iterator(chunk_size=chunk_size)
 
 
-def verify_chains(*, stop_at_first: bool = False, chunk_size: int = 20_000) -> Report:
+# stream -> (seq, hash, checkpoint number): each stream's head as the signed checkpoints recorded it
+Promises = Mapping[str, tuple[int, str, int]]
+
+
+def verify_chains(
+    *, stop_at_first: bool = False, chunk_size: int = 20_000, checkpointed: Promises | None = None
+) -> Report:
     """Walk every stream in (stream, seq) order; report each break, the first one first.
 
     Caught: an altered field (the hash no longer matches), a deleted event (a gap in seq, or
     a prev_hash that is not its predecessor's hash), an inserted or reordered event (the same),
     and a truncated tail (the stream head records a later event than the last one found).
+    With ``checkpointed`` (from the witness), also what someone with database rights could
+    hide from the chains alone: a tail cut together with its head row, and a stream (or the
+    whole table) replaced by a consistent fake chain — back to the last checkpoint.
     """
     report = Report()
+    promises = dict(checkpointed or {})
+    promise: tuple[int, str, int] | None = None
     stored_heads = dict(AuditStreamHead.objects.values_list("stream", "seq"))
     sha256 = hashlib.sha256
     current: str | None = None
@@ -71,6 +82,16 @@ def verify_chains(*, stop_at_first: bool = False, chunk_size: int = 20_000) -> R
     def close_stream(stream: str, last_seq: int, last_hash: str) -> None:
         report.heads[stream] = (last_seq, last_hash)
         head_seq = stored_heads.pop(stream, None)
+        signed = promises.pop(stream, None)
+        if signed and last_seq < signed[0]:
+            report.breaks.append(
+                Break(
+                    stream,
+                    last_seq + 1,
+                    f"events {last_seq + 1}–{signed[0]} were signed in checkpoint {signed[2]} and are missing",
+                )
+            )
+            return
         if head_seq is None:
             report.breaks.append(Break(stream, last_seq, "the stream has no recorded head"))
         elif head_seq > last_seq:
@@ -86,14 +107,17 @@ def verify_chains(*, stop_at_first: bool = False, chunk_size: int = 20_000) -> R
             if current is not None:
                 close_stream(current, last_seq, last_hash)
             current, expected_seq, expected_prev, stream_broken = stream, 1, GENESIS_HASH, False
+            promise = promises.get(stream)
             report.streams += 1
         report.events += 1
         last_seq, last_hash = seq, digest
         if stream_broken:
             continue
-        problem = None
+        problem, broken_seq = None, seq
         if seq != expected_seq:
+            # Name the first seq that is not where it should be: the missing one.
             problem = f"expected seq {expected_seq}, found {seq} (an event is missing or was moved)"
+            broken_seq = min(seq, expected_seq)
         elif prev_hash != expected_prev:
             problem = "prev_hash does not match the previous event's hash (inserted, removed or reordered)"
         else:
@@ -112,8 +136,13 @@ def verify_chains(*, stop_at_first: bool = False, chunk_size: int = 20_000) -> R
             ).hexdigest()
             if recomputed != digest:
                 problem = "the event's content does not match its hash (altered)"
+            elif promise is not None and seq == promise[0] and digest != promise[1]:
+                problem = (
+                    f"the stream up to this event differs from the one signed in checkpoint {promise[2]} "
+                    "(rewritten after it was signed)"
+                )
         if problem:
-            report.breaks.append(Break(stream, seq, problem))
+            report.breaks.append(Break(stream, broken_seq, problem))
             stream_broken = True  # the rest of this stream cannot be trusted; go on to the next
             if stop_at_first:
                 return report
@@ -121,7 +150,9 @@ def verify_chains(*, stop_at_first: bool = False, chunk_size: int = 20_000) -> R
     if current is not None:
         close_stream(current, last_seq, last_hash)
     for stream, head_seq in sorted(stored_heads.items()):
-        if head_seq > 0:
+        if head_seq > 0 and stream not in promises:
             report.breaks.append(Break(stream, 1, f"all {head_seq} events of the stream are missing"))
+    for stream, (seq, _digest, number) in sorted(promises.items()):
+        report.breaks.append(Break(stream, 1, f"all {seq} events signed in checkpoint {number} are missing"))
     report.breaks.sort(key=lambda b: (b.stream, b.seq))
     return report
