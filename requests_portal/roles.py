@@ -57,6 +57,11 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         "workflow.add_authority",
         "workflow.change_authority",
         "workflow.delete_authority",
+        *(
+            f"workflow.{verb}_{model}"
+            for verb in ("view", "add", "change", "delete")
+            for model in ("authorityinstrument", "authoritycontact")
+        ),
         "requests_portal.view_user",
         "requests_portal.add_user",
         "requests_portal.change_user",

@@ -2,7 +2,6 @@
 
 import os
 import socket
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlparse
 
@@ -19,7 +18,9 @@ pytest_plugins = ["tests.audit_support"]  # signing material and witness fixture
 def _reachable(url: str, default_port: int) -> bool:
     parsed = urlparse(url)
     try:
-        with socket.create_connection((parsed.hostname or "127.0.0.1", parsed.port or default_port), timeout=3):
+        with socket.create_connection(
+            (parsed.hostname or "127.0.0.1", parsed.port or default_port), timeout=3
+        ):
             return True
     except OSError:
         return False
@@ -53,7 +54,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
     moved = getattr(config, "_pg_deselected", 0)
     if moved:
-        terminalreporter.write_line(f"{moved} PostgreSQL-only tests deselected here; they run in `make test-services`.")
+        terminalreporter.write_line(
+            f"{moved} PostgreSQL-only tests deselected here; they run in `make test-services`."
+        )
 
 
 # --- PostgreSQL: the audit table refuses TRUNCATE, and Django's test flush truncates ----------
@@ -70,12 +73,19 @@ def _restore_triggers(**kwargs: Any) -> None:
 post_migrate.connect(_restore_triggers, dispatch_uid="tests-restore-audit-triggers")
 
 
-@pytest.fixture
-def transactional_db(transactional_db: None) -> Iterator[None]:
-    yield
-    if connection.vendor == "postgresql":
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Any:
+    # Runs before the fixtures' finalizers, hence before pytest-django's flush. A test that ran
+    # inside a transaction (the ``db`` fixture) is rolled back, not flushed: nothing to do.
+    marker = item.get_closest_marker("django_db")
+    transactional = (marker is not None and marker.kwargs.get("transaction")) or bool(
+        {"transactional_db", "live_server", "django_db_reset_sequences"}
+        & set(getattr(item, "fixturenames", ()))
+    )
+    if transactional and connection.vendor == "postgresql" and not connection.in_atomic_block:
         with connection.cursor() as cursor:
             cursor.execute("SET session_replication_role = replica")
+    return (yield)
 
 
 # --- Personas -------------------------------------------------------------------------------

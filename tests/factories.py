@@ -1,19 +1,15 @@
 """factory_boy factories, and ``make_order``, which drives a real order through the real
 services into any state (so that its audit history is the one production would have)."""
 
-import datetime as dt
 from typing import Any
 
 import factory
 from django.contrib.auth.models import Group
-from django.utils import timezone
 
 from requests_portal.models import User
-from workflow.choices import AuthorityKind, DataCategory, InstrumentType, NoticeRule, Outcome, VerificationItem
-from workflow.models import Authority, AuthorityContact, AuthorityInstrument, DisclosureOrder, DisclosureState
-from workflow.services import disclosure as svc
-
-S = DisclosureState
+from workflow.choices import AuthorityKind, InstrumentType
+from workflow.demo import default_scope, drive_order, intake, pass_checklist
+from workflow.models import Authority, AuthorityContact, AuthorityInstrument, DisclosureOrder
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -48,116 +44,29 @@ class AuthorityFactory(factory.django.DjangoModelFactory):
     def instruments(self, create: bool, extracted: list[str] | None, **kwargs: Any) -> None:
         if not create:
             return
-        for instrument in extracted or [InstrumentType.COURT_ORDER, InstrumentType.EMERGENCY_REQUEST,
-                                        InstrumentType.PRESERVATION_ORDER]:
+        for instrument in extracted or [
+            InstrumentType.COURT_ORDER,
+            InstrumentType.EMERGENCY_REQUEST,
+            InstrumentType.PRESERVATION_ORDER,
+        ]:
             AuthorityInstrument.objects.create(authority=self, instrument=instrument)
         AuthorityContact.objects.create(
             authority=self, channel="phone", value="+982100000000", source="the judiciary's public directory"
         )
 
 
-def intake(authority: Authority, **overrides: Any) -> svc.Intake:
-    today = timezone.localdate()
-    values: dict[str, Any] = {
-        "authority": authority,
-        "instrument": InstrumentType.COURT_ORDER,
-        "authority_reference": "9903-1402-123",
-        "issued_on": today - dt.timedelta(days=3),
-        "received_on": today - dt.timedelta(days=1),
-        "due_on": today + dt.timedelta(days=10),
-        "categories": [DataCategory.IDENTITY, DataCategory.ORDER, DataCategory.CONTACT],
-        "requested_from": dt.date(2024, 1, 1),
-        "requested_to": dt.date(2024, 12, 31),
-        "identifiers": [("national_id", "0499370899"), ("mobile", "09121234567")],
-        "notice_rule": NoticeRule.NOTIFY,
-    }
-    values.update(overrides)
-    return svc.Intake(**values)
-
-
-def pass_checklist(order: DisclosureOrder, officer: User) -> DisclosureOrder:
-    contact = order.authority.contacts.first()
-    assert contact is not None
-    details = {
-        VerificationItem.AUTHENTICITY_CONFIRMED: {
-            "contact_id": str(contact.pk),
-            "spoke_with": "the branch clerk",
-            "called_at": timezone.now().isoformat(),
-        }
-    }
-    for item in VerificationItem.values:
-        order = svc.record_check(
-            order, actor=officer, item=item, passed=True, note="Article 104 of the Code", details=details.get(item)
-        )
-    return order
-
-
-def default_scope(order: DisclosureOrder) -> list[svc.ScopeLine]:
-    return [
-        svc.ScopeLine(
-            customer_key="store:1",
-            categories=[DataCategory.IDENTITY, DataCategory.ORDER],
-            date_from=order.requested_from,
-            date_to=order.requested_to,
-            match_evidence=[{"identifier": "national_id", "column": "customers.national_id"}],
-        )
-    ]
-
-
-# The path from intake to each state, as (state reached, step).
 def make_order(
     state: str,
     *,
     officer: User,
     approver: User | None = None,
     authority: Authority | None = None,
-    **intake_overrides: Any,
+    **overrides: Any,
 ) -> DisclosureOrder:
-    """An order in ``state``, taken there through the services by ``officer`` (who verifies and
-    scopes) and ``approver`` (who approves and releases)."""
-    authority = authority or AuthorityFactory()
-    order = svc.register_order(intake(authority, **intake_overrides), actor=officer)
-    if state == S.RECEIVED:
-        return order
-    order = svc.start_verification(order, actor=officer)
-    if state == S.VERIFYING:
-        return order
-    if state == S.CLARIFICATION_REQUESTED:
-        return svc.request_clarification(order, actor=officer, question="Which account is meant?")
-    if state == S.REJECTED:
-        return svc.reject(order, actor=officer, code="overbroad", letter="The demand exceeds the order.")
-    if state == S.WITHDRAWN:
-        return svc.withdraw(order, actor=officer, reason="The court withdrew its order.")
-    order = pass_checklist(order, officer)
-    order = svc.verify(order, actor=officer)
-    if state == S.SCOPING:
-        return order
-    order = svc.set_scope(order, actor=officer, lines=default_scope(order))
-    order = svc.submit_scope(order, actor=officer)
-    if state == S.AWAITING_APPROVAL:
-        return order
-    assert approver is not None, "states past approval need an approver"
-    order = svc.approve_scope(order, actor=approver)
-    if state == S.EXPORTING:
-        return order
-    if state == S.EXPORT_FAILED:
-        return svc.mark_export_failed(order, error="the store database is unreachable")
-    order = svc.mark_export_succeeded(order, package_id="PKG-TEST", package_sha256="0" * 64)
-    if state == S.PACKAGE_READY:
-        return order
-    order = svc.release(order, actor=approver)
-    if state == S.RELEASED:
-        return order
-    order = svc.record_delivery(
-        order,
-        actor=officer,
-        method="in_person",
-        recipient="The court's registry clerk",
-        delivered_at=timezone.now(),
-        proof="Signed receipt no. 42",
+    """An order in ``state``, taken there through the real services (see workflow.demo)."""
+    return drive_order(
+        state, officer=officer, approver=approver, authority=authority or AuthorityFactory(), **overrides
     )
-    if state == S.DELIVERED:
-        return order
-    order = svc.close(order, actor=officer, outcome=Outcome.FULFILLED)
-    assert state == S.CLOSED, f"unknown state {state}"
-    return order
+
+
+__all__ = ["AuthorityFactory", "UserFactory", "default_scope", "intake", "make_order", "pass_checklist"]

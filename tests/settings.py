@@ -4,7 +4,9 @@ import os
 from pathlib import Path
 
 _worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
-os.environ.setdefault("PORTAL_VAR_DIR", str(Path(__file__).resolve().parent.parent / "var" / "test" / _worker))
+os.environ.setdefault(
+    "PORTAL_VAR_DIR", str(Path(__file__).resolve().parent.parent / "var" / "test" / _worker)
+)
 
 from requests_portal.settings import *  # noqa: E402, F403
 from requests_portal.settings import DATABASES, VAR_DIR  # noqa: E402
@@ -17,3 +19,7 @@ STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.Static
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not :memory:, so that a real Celery worker process can share the test database.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test_portal.sqlite3")}
+
+# WhiteNoise serves STATIC_ROOT and warns when it does not exist; tests serve from the finders.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True

@@ -6,7 +6,14 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from workflow import audit
-from workflow.models import AuditEvent, Authority, AuthorityContact, AuthorityInstrument, DisclosureOrder, PreservationOrder
+from workflow.models import (
+    AuditEvent,
+    Authority,
+    AuthorityContact,
+    AuthorityInstrument,
+    DisclosureOrder,
+    PreservationOrder,
+)
 
 
 class AuthorityInstrumentInline(admin.TabularInline):

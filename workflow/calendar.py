@@ -34,7 +34,9 @@ def parse_date(text: str) -> dt.date:
     it is 19xx–21xx, in any digits. Raises InvalidInput naming what is wrong."""
     match = _DATE.match(ascii_digits(text or ""))
     if not match:
-        raise InvalidInput(_("“%(text)s” is not a date; write it as 1403-12-30 or 2025-03-20.") % {"text": text})
+        raise InvalidInput(
+            _("“%(text)s” is not a date; write it as 1403-12-30 or 2025-03-20.") % {"text": text}
+        )
     year, month, day = (int(g) for g in match.groups())
     if year in _JALALI_YEARS:
         if not 1 <= month <= 12:
@@ -50,8 +52,12 @@ def parse_date(text: str) -> dt.date:
         try:
             return dt.date(year, month, day)
         except ValueError as err:
-            raise InvalidInput(_("%(text)s is not a day of the Gregorian calendar.") % {"text": text}) from err
-    raise InvalidInput(_("%(text)s: the year is neither a Jalali nor a Gregorian year in use.") % {"text": text})
+            raise InvalidInput(
+                _("%(text)s is not a day of the Gregorian calendar.") % {"text": text}
+            ) from err
+    raise InvalidInput(
+        _("%(text)s: the year is neither a Jalali nor a Gregorian year in use.") % {"text": text}
+    )
 
 
 def jalali(day: dt.date | dt.datetime, *, digits: str = "fa", with_month_name: bool = False) -> str:

@@ -64,11 +64,16 @@ class VerificationItem(models.TextChoices):
 
 
 # Emergency orders may be scoped after identity-only verification: the authority is who it says.
-EMERGENCY_VERIFICATION = frozenset({VerificationItem.AUTHORITY_COMPETENT, VerificationItem.AUTHENTICITY_CONFIRMED})
+EMERGENCY_VERIFICATION = frozenset(
+    {VerificationItem.AUTHORITY_COMPETENT, VerificationItem.AUTHENTICITY_CONFIRMED}
+)
 
 
 class RejectionCode(models.TextChoices):
-    AUTHORITY_NOT_COMPETENT = "authority_not_competent", _("The authority is not competent for this instrument")
+    AUTHORITY_NOT_COMPETENT = (
+        "authority_not_competent",
+        _("The authority is not competent for this instrument"),
+    )
     NOT_AUTHENTIC = "not_authentic", _("The order could not be authenticated")
     NO_LEGAL_BASIS = "no_legal_basis", _("No legal basis is cited")
     OVERBROAD = "overbroad", _("The demand is broader than the instrument allows")

@@ -57,7 +57,9 @@ class InvalidInput(DomainError):
     code = "invalid"
     http_status = 400
 
-    def __init__(self, message: str | Promise, *, field_errors: Mapping[str, Sequence[str]] | None = None) -> None:
+    def __init__(
+        self, message: str | Promise, *, field_errors: Mapping[str, Sequence[str]] | None = None
+    ) -> None:
         self.field_errors = {k: [str(m) for m in v] for k, v in (field_errors or {}).items()}
         details = [f"{field}: {'; '.join(msgs)}" for field, msgs in self.field_errors.items()]
         super().__init__(message, details=details)

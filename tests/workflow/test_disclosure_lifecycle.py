@@ -5,9 +5,16 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from tests.factories import default_scope, intake, make_order, pass_checklist
+from tests.factories import default_scope, intake, make_order
 from workflow.choices import DataCategory, NoticeRule, VerificationItem
-from workflow.errors import ConditionsUnmet, FourEyesViolation, InvalidInput, NotPermitted, StaleVersion, WrongState
+from workflow.errors import (
+    ConditionsUnmet,
+    FourEyesViolation,
+    InvalidInput,
+    NotPermitted,
+    StaleVersion,
+    WrongState,
+)
 from workflow.models import AuditEvent, DisclosureOrder, DisclosureState
 from workflow.services import disclosure as svc
 
@@ -23,17 +30,30 @@ def test_an_order_reaches_every_state_through_the_services(state, officer, appro
 
 def test_every_transition_is_audited_in_the_order_stream(officer, approver):
     order = make_order(S.CLOSED, officer=officer, approver=approver)
-    actions = list(AuditEvent.objects.filter(stream=f"disclosureorder:{order.reference}").values_list("action", flat=True))
+    actions = list(
+        AuditEvent.objects.filter(stream=f"disclosureorder:{order.reference}").values_list(
+            "action", flat=True
+        )
+    )
     assert actions[0] == "order.received"
-    for action in ("order.verified", "order.scope_submitted", "order.scope_approved", "order.package_ready",
-                   "order.released", "order.delivered", "order.closed"):
+    for action in (
+        "order.verified",
+        "order.scope_submitted",
+        "order.scope_approved",
+        "order.package_ready",
+        "order.released",
+        "order.delivered",
+        "order.closed",
+    ):
         assert action in actions
     assert actions[-1] == "order.closed"
 
 
 def test_an_officer_cannot_verify_before_every_check_has_passed(officer, authority):
     order = make_order(S.VERIFYING, officer=officer, authority=authority)
-    svc.record_check(order, actor=officer, item=VerificationItem.LEGAL_BASIS_CITED, passed=True, note="Art. 104")
+    svc.record_check(
+        order, actor=officer, item=VerificationItem.LEGAL_BASIS_CITED, passed=True, note="Art. 104"
+    )
     with pytest.raises(ConditionsUnmet) as refused:
         svc.verify(order, actor=officer)
     assert "verification checklist" in str(refused.value)
@@ -50,8 +70,13 @@ def test_competence_cannot_be_asserted_against_the_registry(officer, authority):
 def test_authenticity_needs_an_independently_found_contact(officer, authority):
     order = make_order(S.VERIFYING, officer=officer, authority=authority)
     with pytest.raises(InvalidInput):
-        svc.record_check(order, actor=officer, item=VerificationItem.AUTHENTICITY_CONFIRMED, passed=True,
-                         details={"contact_id": "999999", "spoke_with": "x", "called_at": "now"})
+        svc.record_check(
+            order,
+            actor=officer,
+            item=VerificationItem.AUTHENTICITY_CONFIRMED,
+            passed=True,
+            details={"contact_id": "999999", "spoke_with": "x", "called_at": "now"},
+        )
 
 
 def test_approver_cannot_approve_a_scope_they_prepared(officer, approver, authority):
@@ -99,25 +124,46 @@ def test_credentials_are_refused_in_the_request_and_the_scope(officer, authority
         svc.register_order(intake(authority, categories=[DataCategory.CREDENTIAL]), actor=officer)
     order = make_order(S.SCOPING, officer=officer, authority=authority)
     with pytest.raises(InvalidInput, match="Credentials"):
-        svc.set_scope(order, actor=officer, lines=[
-            svc.ScopeLine("store:1", [DataCategory.CREDENTIAL], order.requested_from, order.requested_to)])
+        svc.set_scope(
+            order,
+            actor=officer,
+            lines=[
+                svc.ScopeLine("store:1", [DataCategory.CREDENTIAL], order.requested_from, order.requested_to)
+            ],
+        )
 
 
 def test_third_party_data_needs_a_recorded_justification(officer, authority):
-    order = make_order(S.SCOPING, officer=officer, authority=authority,
-                       categories=[DataCategory.IDENTITY, DataCategory.THIRD_PARTY_RECIPIENT])
-    lines = [svc.ScopeLine("store:1", [DataCategory.THIRD_PARTY_RECIPIENT], order.requested_from, order.requested_to)]
+    order = make_order(
+        S.SCOPING,
+        officer=officer,
+        authority=authority,
+        categories=[DataCategory.IDENTITY, DataCategory.THIRD_PARTY_RECIPIENT],
+    )
+    lines = [
+        svc.ScopeLine(
+            "store:1", [DataCategory.THIRD_PARTY_RECIPIENT], order.requested_from, order.requested_to
+        )
+    ]
     order = svc.set_scope(order, actor=officer, lines=lines)
     with pytest.raises(ConditionsUnmet, match="justification"):
         svc.submit_scope(order, actor=officer)
-    order = svc.set_scope(order, actor=officer, lines=lines, third_party_justification="The recipient is a suspect.")
+    order = svc.set_scope(
+        order, actor=officer, lines=lines, third_party_justification="The recipient is a suspect."
+    )
     assert svc.submit_scope(order, actor=officer).state == S.AWAITING_APPROVAL
 
 
 def test_clarification_pauses_the_due_date_clock(officer, authority, time_machine):
     time_machine.move_to(dt.datetime(2026, 3, 1, 9, tzinfo=dt.UTC))
-    order = make_order(S.VERIFYING, officer=officer, authority=authority,
-                       issued_on=dt.date(2026, 2, 25), received_on=dt.date(2026, 2, 28), due_on=dt.date(2026, 3, 10))
+    order = make_order(
+        S.VERIFYING,
+        officer=officer,
+        authority=authority,
+        issued_on=dt.date(2026, 2, 25),
+        received_on=dt.date(2026, 2, 28),
+        due_on=dt.date(2026, 3, 10),
+    )
     order = svc.request_clarification(order, actor=officer, question="Which account?")
     time_machine.move_to(dt.datetime(2026, 3, 8, 9, tzinfo=dt.UTC))
     order = svc.receive_clarification(order, actor=officer)
@@ -129,12 +175,18 @@ def test_the_emergency_path_scopes_after_identity_only_verification(officer, aut
     order = make_order(S.VERIFYING, officer=officer, authority=authority, emergency=True)
     contact = authority.contacts.first()
     for item in (VerificationItem.AUTHORITY_COMPETENT, VerificationItem.AUTHENTICITY_CONFIRMED):
-        order = svc.record_check(order, actor=officer, item=item, passed=True,
-                                 details={"contact_id": str(contact.pk), "spoke_with": "duty officer",
-                                          "called_at": "02:10"})
+        order = svc.record_check(
+            order,
+            actor=officer,
+            item=item,
+            passed=True,
+            details={"contact_id": str(contact.pk), "spoke_with": "duty officer", "called_at": "02:10"},
+        )
     with pytest.raises(ConditionsUnmet):
         svc.verify(order, actor=officer)
-    order = svc.verify_emergency(order, actor=officer, followup_due=timezone.localdate() + dt.timedelta(days=3))
+    order = svc.verify_emergency(
+        order, actor=officer, followup_due=timezone.localdate() + dt.timedelta(days=3)
+    )
     assert order.state == S.SCOPING and order.emergency_followup_due is not None
 
 
@@ -178,21 +230,35 @@ def test_reasons_are_required_where_the_design_says_so(officer, approver, author
 
 
 def test_intake_reports_every_problem_at_once(officer, authority):
-    bad = intake(authority, received_on=dt.date(2020, 1, 1), requested_from=dt.date(2025, 1, 1),
-                 requested_to=dt.date(2024, 1, 1), identifiers=[("national_id", "0499370898")],
-                 notice_rule=NoticeRule.WITHHOLD_UNTIL_DATE)
+    bad = intake(
+        authority,
+        received_on=dt.date(2020, 1, 1),
+        requested_from=dt.date(2025, 1, 1),
+        requested_to=dt.date(2024, 1, 1),
+        identifiers=[("national_id", "0499370898")],
+        notice_rule=NoticeRule.WITHHOLD_UNTIL_DATE,
+    )
     with pytest.raises(InvalidInput) as refused:
         svc.register_order(bad, actor=officer)
-    assert set(refused.value.field_errors) >= {"received_on", "requested_to", "identifiers", "notice_withheld_until"}
+    assert set(refused.value.field_errors) >= {
+        "received_on",
+        "requested_to",
+        "identifiers",
+        "notice_withheld_until",
+    }
     assert DisclosureOrder.objects.count() == 0
 
 
-def test_roles_without_the_permission_are_refused_and_the_refusal_is_audited(officer, approver, auditor, authority):
+def test_roles_without_the_permission_are_refused_and_the_refusal_is_audited(
+    officer, approver, auditor, authority
+):
     order = make_order(S.AWAITING_APPROVAL, officer=officer, authority=authority)
     with pytest.raises(NotPermitted):
         svc.approve_scope(order, actor=auditor)
     with pytest.raises(NotPermitted):
         svc.return_scope(order, actor=officer, reason="an officer may not decide")
     refused = AuditEvent.objects.filter(action__endswith=".refused").values_list("actor", "action")
-    assert set(refused) == {(f"user:{auditor.pk}", "order.scope_approved.refused"),
-                            (f"user:{officer.pk}", "order.scope_returned.refused")}
+    assert set(refused) == {
+        (f"user:{auditor.pk}", "order.scope_approved.refused"),
+        (f"user:{officer.pk}", "order.scope_returned.refused"),
+    }

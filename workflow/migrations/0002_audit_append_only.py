@@ -32,12 +32,12 @@ DROP FUNCTION IF EXISTS workflow_audit_append_only();
 
 def install(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(INSTALL)
+        schema_editor.execute(INSTALL, params=None)
 
 
 def uninstall(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(UNINSTALL)
+        schema_editor.execute(UNINSTALL, params=None)
 
 
 class Migration(migrations.Migration):

@@ -19,7 +19,9 @@ class Authority(models.Model):
         verbose_name = _("authority")
         verbose_name_plural = _("authorities")
         ordering = ["name_en"]
-        constraints = [models.UniqueConstraint(fields=["name_en", "jurisdiction"], name="authority_unique_name")]
+        constraints = [
+            models.UniqueConstraint(fields=["name_en", "jurisdiction"], name="authority_unique_name")
+        ]
 
     def __str__(self) -> str:
         return self.display_name()

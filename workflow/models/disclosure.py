@@ -85,12 +85,12 @@ def _perm(codename: str) -> Any:
     return check
 
 
-def may_approve_scope(order: "DisclosureOrder", user: Any) -> bool:
+def may_approve_scope(order: Any, user: Any) -> bool:
     """Four eyes: an approver approves only a scope they neither verified nor prepared."""
     return _perm("approve_scope")(order, user) and user.pk not in order.preparer_ids()
 
 
-def may_release_package(order: "DisclosureOrder", user: Any) -> bool:
+def may_release_package(order: Any, user: Any) -> bool:
     """Four eyes: the releaser of a package is neither the verifier nor the scoper."""
     return _perm("release_package")(order, user) and user.pk not in order.preparer_ids()
 
@@ -184,7 +184,9 @@ class DisclosureOrder(models.Model):
 
     clarification_request = models.TextField(_("clarification requested"), blank=True)
     return_reason = models.TextField(_("reason the scope was returned"), blank=True)
-    rejection_code = models.CharField(_("rejection reason"), max_length=30, choices=RejectionCode.choices, blank=True)
+    rejection_code = models.CharField(
+        _("rejection reason"), max_length=30, choices=RejectionCode.choices, blank=True
+    )
     rejection_letter = models.TextField(_("rejection letter"), blank=True)
     withdrawal_reason = models.TextField(_("withdrawal reason"), blank=True)
     export_error = models.TextField(_("export error"), blank=True)
@@ -227,16 +229,24 @@ class DisclosureOrder(models.Model):
                 condition=Q(scope_approved_by__isnull=True)
                 | (~Q(scope_approved_by=F("verified_by")) & ~Q(scope_approved_by=F("scoped_by"))),
                 name="four_eyes_scope_approval",
-                violation_error_message=_("The approver of a scope may not have verified or scoped the order."),
+                violation_error_message=_(
+                    "The approver of a scope may not have verified or scoped the order."
+                ),
             ),
             models.CheckConstraint(
                 condition=Q(released_by__isnull=True)
                 | (~Q(released_by=F("verified_by")) & ~Q(released_by=F("scoped_by"))),
                 name="four_eyes_release",
-                violation_error_message=_("The releaser of a package may not have verified or scoped the order."),
+                violation_error_message=_(
+                    "The releaser of a package may not have verified or scoped the order."
+                ),
             ),
-            models.CheckConstraint(condition=Q(requested_from__lte=F("requested_to")), name="requested_range_ordered"),
-            models.CheckConstraint(condition=Q(received_on__gte=F("issued_on")), name="received_after_issued"),
+            models.CheckConstraint(
+                condition=Q(requested_from__lte=F("requested_to")), name="requested_range_ordered"
+            ),
+            models.CheckConstraint(
+                condition=Q(received_on__gte=F("issued_on")), name="received_after_issued"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -280,7 +290,9 @@ class DisclosureOrder(models.Model):
                     _("%(customer)s: the date range is wider than the order's.") % {"customer": label}
                 )
             if item.date_from > item.date_to:
-                problems.append(_("%(customer)s: the date range ends before it starts.") % {"customer": label})
+                problems.append(
+                    _("%(customer)s: the date range ends before it starts.") % {"customer": label}
+                )
         return [str(p) for p in problems]
 
     def notice_withheld(self, today: dt.date | None = None) -> bool:
@@ -302,13 +314,17 @@ class DisclosureOrder(models.Model):
     def start_verification(self) -> None:
         pass
 
-    @transition(field=state, source=S.VERIFYING, target=S.CLARIFICATION_REQUESTED, permission=_perm("verify_order"))
+    @transition(
+        field=state, source=S.VERIFYING, target=S.CLARIFICATION_REQUESTED, permission=_perm("verify_order")
+    )
     def request_clarification(self, *, question: str, now: dt.datetime) -> None:
         # The due-date clock pauses while the authority answers.
         self.clarification_request = question
         self.clock_paused_at = now
 
-    @transition(field=state, source=S.CLARIFICATION_REQUESTED, target=S.VERIFYING, permission=_perm("verify_order"))
+    @transition(
+        field=state, source=S.CLARIFICATION_REQUESTED, target=S.VERIFYING, permission=_perm("verify_order")
+    )
     def receive_clarification(self, *, now: dt.datetime) -> None:
         if self.clock_paused_at is not None:
             paused_days = (timezone.localdate(now) - timezone.localdate(self.clock_paused_at)).days

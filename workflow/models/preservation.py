@@ -41,7 +41,7 @@ def _perm(codename: str) -> Any:
     return check
 
 
-def may_place_hold(order: "PreservationOrder", user: Any) -> bool:
+def may_place_hold(order: Any, user: Any) -> bool:
     """Four eyes: the hold is placed by an approver who did not verify the order."""
     return _perm("approve_preservation")(order, user) and user.pk != order.verified_by_id
 
@@ -62,7 +62,10 @@ class PreservationOrder(models.Model):
         Authority, on_delete=models.PROTECT, related_name="preservation_orders", verbose_name=_("authority")
     )
     instrument = models.CharField(
-        _("instrument"), max_length=30, choices=InstrumentType.choices, default=InstrumentType.PRESERVATION_ORDER
+        _("instrument"),
+        max_length=30,
+        choices=InstrumentType.choices,
+        default=InstrumentType.PRESERVATION_ORDER,
     )
     authority_reference = models.CharField(_("the authority's reference number"), max_length=100)
     issued_on = models.DateField(_("issued on"))
@@ -89,7 +92,9 @@ class PreservationOrder(models.Model):
     )
     hold_placed_at = models.DateTimeField(null=True, editable=False)
     hold_ended_at = models.DateTimeField(null=True, editable=False)
-    rejection_code = models.CharField(_("rejection reason"), max_length=30, choices=RejectionCode.choices, blank=True)
+    rejection_code = models.CharField(
+        _("rejection reason"), max_length=30, choices=RejectionCode.choices, blank=True
+    )
     rejection_letter = models.TextField(_("rejection letter"), blank=True)
     release_reason = models.TextField(_("why the hold ended"), blank=True)
     converted_to = models.OneToOneField(
@@ -112,7 +117,9 @@ class PreservationOrder(models.Model):
                 name="four_eyes_hold",
                 violation_error_message=_("The approver of a hold may not have verified the order."),
             ),
-            models.CheckConstraint(condition=Q(received_on__gte=F("issued_on")), name="preservation_received_after_issued"),
+            models.CheckConstraint(
+                condition=Q(received_on__gte=F("issued_on")), name="preservation_received_after_issued"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -150,7 +157,12 @@ class PreservationOrder(models.Model):
         self.hold_placed_by = by
         self.hold_placed_at = now
 
-    @transition(field=state, source=[P.RECEIVED, P.VERIFYING], target=P.REJECTED, permission=_perm("handle_preservation"))
+    @transition(
+        field=state,
+        source=[P.RECEIVED, P.VERIFYING],
+        target=P.REJECTED,
+        permission=_perm("handle_preservation"),
+    )
     def reject(self, *, code: str, letter: str) -> None:
         self.rejection_code = code
         self.rejection_letter = letter

@@ -99,7 +99,9 @@ class Intake:
             if category not in DataCategory.values:
                 self.problem("categories", _("Unknown category “%(c)s”.") % {"c": category})
             elif category in NEVER_DISCLOSED:
-                self.problem("categories", _("Credentials are never disclosed; remove them from the request."))
+                self.problem(
+                    "categories", _("Credentials are never disclosed; remove them from the request.")
+                )
         if self.notice_rule not in NoticeRule.values:
             self.problem("notice_rule", _("Unknown notice rule."))
         elif self.notice_rule == NoticeRule.WITHHOLD_UNTIL_DATE and not self.notice_withheld_until:
@@ -170,9 +172,15 @@ def register_order(intake: Intake, *, actor: Any) -> DisclosureOrder:
     return order
 
 
-def start_verification(order: DisclosureOrder, *, actor: Any, expected_version: int | None = None) -> DisclosureOrder:
+def start_verification(
+    order: DisclosureOrder, *, actor: Any, expected_version: int | None = None
+) -> DisclosureOrder:
     return run_transition(
-        order, "start_verification", actor=actor, action="order.verification_started", expected_version=expected_version
+        order,
+        "start_verification",
+        actor=actor,
+        action="order.verification_started",
+        expected_version=expected_version,
     )
 
 
@@ -193,12 +201,12 @@ def record_check(
     details = {k: str(v) for k, v in (details or {}).items()}
 
     def change(locked: DisclosureOrder) -> dict[str, Any]:
-        if item == VerificationItem.AUTHORITY_COMPETENT and passed:
-            if not (locked.authority.active and locked.authority.may_issue(locked.instrument)):
-                raise InvalidInput(
-                    _("The registry does not list this authority as competent to issue a “%(i)s”.")
-                    % {"i": locked.get_instrument_display()}
-                )
+        competent = locked.authority.active and locked.authority.may_issue(locked.instrument)
+        if item == VerificationItem.AUTHORITY_COMPETENT and passed and not competent:
+            raise InvalidInput(
+                _("The registry does not list this authority as competent to issue a “%(i)s”.")
+                % {"i": locked.get_instrument_display()}
+            )
         if item == VerificationItem.AUTHENTICITY_CONFIRMED and passed:
             missing = [k for k in ("contact_id", "spoke_with", "called_at") if not details.get(k)]
             if missing:
@@ -288,7 +296,12 @@ def reject(
 
 def verify(order: DisclosureOrder, *, actor: Any, expected_version: int | None = None) -> DisclosureOrder:
     return run_transition(
-        order, "verify", actor=actor, action="order.verified", expected_version=expected_version, kwargs={"by": actor}
+        order,
+        "verify",
+        actor=actor,
+        action="order.verified",
+        expected_version=expected_version,
+        kwargs={"by": actor},
     )
 
 
@@ -299,7 +312,8 @@ def verify_emergency(
     must follow by ``followup_due``."""
     if followup_due <= timezone.localdate():
         raise InvalidInput(
-            _("The formal order's deadline must be in the future."), field_errors={"followup_due": [_("Too early.")]}
+            _("The formal order's deadline must be in the future."),
+            field_errors={"followup_due": [_("Too early.")]},
         )
     return run_transition(
         order,
@@ -398,7 +412,8 @@ def set_scope(
 def scope_digest(order: DisclosureOrder) -> str:
     """A hash of the scope as it stands, so that the audit trail pins what was approved."""
     lines = sorted(
-        f"{i.customer_key}|{','.join(sorted(i.categories))}|{i.date_from}|{i.date_to}" for i in order.scope_items.all()
+        f"{i.customer_key}|{','.join(sorted(i.categories))}|{i.date_from}|{i.date_to}"
+        for i in order.scope_items.all()
     )
     lines.append(f"justification|{order.third_party_justification}")
     return hashlib.sha256("\n".join(lines).encode()).hexdigest()
@@ -420,7 +435,9 @@ def scope_differences(order: DisclosureOrder) -> dict[str, Any]:
     }
 
 
-def submit_scope(order: DisclosureOrder, *, actor: Any, expected_version: int | None = None) -> DisclosureOrder:
+def submit_scope(
+    order: DisclosureOrder, *, actor: Any, expected_version: int | None = None
+) -> DisclosureOrder:
     return run_transition(
         order,
         "submit_scope",
@@ -477,11 +494,18 @@ def mark_export_succeeded(order: DisclosureOrder, *, package_id: str, package_sh
 
 def mark_export_failed(order: DisclosureOrder, *, error: str) -> DisclosureOrder:
     return run_transition(
-        order, "export_failed", actor=None, action="order.export_failed", kwargs={"error": error}, data={"error": error}
+        order,
+        "export_failed",
+        actor=None,
+        action="order.export_failed",
+        kwargs={"error": error},
+        data={"error": error},
     )
 
 
-def retry_export(order: DisclosureOrder, *, actor: Any, expected_version: int | None = None) -> DisclosureOrder:
+def retry_export(
+    order: DisclosureOrder, *, actor: Any, expected_version: int | None = None
+) -> DisclosureOrder:
     return run_transition(
         order,
         "retry_export",
@@ -560,7 +584,12 @@ def record_delivery(
         actor=actor,
         action="order.delivered",
         expected_version=expected_version,
-        kwargs={"delivery_method": method, "recipient": recipient.strip(), "delivered_at": delivered_at, "proof": proof.strip()},
+        kwargs={
+            "delivery_method": method,
+            "recipient": recipient.strip(),
+            "delivered_at": delivered_at,
+            "proof": proof.strip(),
+        },
         data={"method": method, "delivered_at": audit_time(delivered_at)},
     )
 
@@ -571,7 +600,9 @@ def audit_time(moment: dt.datetime) -> str:
     return format_time(moment)
 
 
-def close(order: DisclosureOrder, *, actor: Any, outcome: str, expected_version: int | None = None) -> DisclosureOrder:
+def close(
+    order: DisclosureOrder, *, actor: Any, outcome: str, expected_version: int | None = None
+) -> DisclosureOrder:
     if outcome not in Outcome.values:
         raise InvalidInput(_("Choose the outcome."), field_errors={"outcome": [_("Required.")]})
     return run_transition(
@@ -585,7 +616,9 @@ def close(order: DisclosureOrder, *, actor: Any, outcome: str, expected_version:
     )
 
 
-def withdraw(order: DisclosureOrder, *, actor: Any, reason: str, expected_version: int | None = None) -> DisclosureOrder:
+def withdraw(
+    order: DisclosureOrder, *, actor: Any, reason: str, expected_version: int | None = None
+) -> DisclosureOrder:
     """The authority withdrew its order (possible until the package is released)."""
     if not reason.strip():
         raise InvalidInput(_("Say why the order was withdrawn."), field_errors={"reason": [_("Required.")]})
@@ -599,7 +632,9 @@ def withdraw(order: DisclosureOrder, *, actor: Any, reason: str, expected_versio
     )
 
 
-def lift_non_disclosure(order: DisclosureOrder, *, actor: Any, expected_version: int | None = None) -> DisclosureOrder:
+def lift_non_disclosure(
+    order: DisclosureOrder, *, actor: Any, expected_version: int | None = None
+) -> DisclosureOrder:
     """The authority lifted its non-disclosure order: the customer may now be told."""
     if order.notice_rule == NoticeRule.NOTIFY:
         raise InvalidInput(_("This order never withheld notice."))

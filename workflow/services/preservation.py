@@ -66,13 +66,19 @@ def register_preservation(
             "preservation.received",
             actor=actor,
             obj=order,
-            data={"authority": authority.pk, "identifiers": len(normalised), "expires_on": hold_expires_on.isoformat()},
+            data={
+                "authority": authority.pk,
+                "identifiers": len(normalised),
+                "expires_on": hold_expires_on.isoformat(),
+            },
         )
     return order
 
 
 def start_verification(order: PreservationOrder, *, actor: Any) -> PreservationOrder:
-    return run_transition(order, "start_verification", actor=actor, action="preservation.verification_started")
+    return run_transition(
+        order, "start_verification", actor=actor, action="preservation.verification_started"
+    )
 
 
 def verify(order: PreservationOrder, *, actor: Any, customer_keys: Sequence[str]) -> PreservationOrder:
@@ -80,7 +86,9 @@ def verify(order: PreservationOrder, *, actor: Any, customer_keys: Sequence[str]
 
     def validate(locked: PreservationOrder) -> None:
         if not locked.authority.may_issue(locked.instrument):
-            raise InvalidInput(_("The registry does not list this authority as competent for this instrument."))
+            raise InvalidInput(
+                _("The registry does not list this authority as competent for this instrument.")
+            )
         locked.customer_keys = sorted(set(customer_keys))
 
     return run_transition(
@@ -97,7 +105,11 @@ def verify(order: PreservationOrder, *, actor: Any, customer_keys: Sequence[str]
 def place_hold(order: PreservationOrder, *, actor: Any) -> PreservationOrder:
     """Four eyes: an approver who did not verify the order places the legal hold."""
     return run_transition(
-        order, "place_hold", actor=actor, action="preservation.hold_placed", kwargs={"by": actor, "now": timezone.now()}
+        order,
+        "place_hold",
+        actor=actor,
+        action="preservation.hold_placed",
+        kwargs={"by": actor, "now": timezone.now()},
     )
 
 
@@ -105,7 +117,11 @@ def reject(order: PreservationOrder, *, actor: Any, code: str, letter: str) -> P
     if code not in RejectionCode.values or not letter.strip():
         raise InvalidInput(_("Choose a reason and write the rejection letter."))
     return run_transition(
-        order, "reject", actor=actor, action="preservation.rejected", kwargs={"code": code, "letter": letter.strip()}
+        order,
+        "reject",
+        actor=actor,
+        action="preservation.rejected",
+        kwargs={"code": code, "letter": letter.strip()},
     )
 
 
@@ -113,7 +129,12 @@ def renew(order: PreservationOrder, *, actor: Any, until: dt.date) -> Preservati
     if order.hold_expires_on and until <= order.hold_expires_on:
         raise InvalidInput(_("A renewal must extend the hold beyond its current expiry."))
     return run_transition(
-        order, "renew", actor=actor, action="preservation.renewed", kwargs={"until": until}, data={"until": until.isoformat()}
+        order,
+        "renew",
+        actor=actor,
+        action="preservation.renewed",
+        kwargs={"until": until},
+        data={"until": until.isoformat()},
     )
 
 
@@ -134,7 +155,9 @@ def expire_holds(*, today: dt.date | None = None) -> list[str]:
     today = today or timezone.localdate()
     expired = []
     for order in PreservationOrder.objects.filter(state=P.PRESERVING, hold_expires_on__lt=today):
-        run_transition(order, "expire", actor=None, action="preservation.expired", kwargs={"now": timezone.now()})
+        run_transition(
+            order, "expire", actor=None, action="preservation.expired", kwargs={"now": timezone.now()}
+        )
         expired.append(order.reference)
     return expired
 
@@ -157,10 +180,8 @@ def held_customer_keys(*, today: dt.date | None = None) -> set[str]:
     """Every customer under an active legal hold."""
     today = today or timezone.localdate()
     keys: set[str] = set()
-    for customer_keys in PreservationOrder.objects.filter(state=P.PRESERVING, hold_expires_on__gte=today).values_list(
-        "customer_keys", flat=True
-    ):
+    for customer_keys in PreservationOrder.objects.filter(
+        state=P.PRESERVING, hold_expires_on__gte=today
+    ).values_list("customer_keys", flat=True):
         keys.update(customer_keys)
     return keys
-
-

@@ -136,6 +136,8 @@ def run_update(
             locked.save()
             audit.record(action, actor=actor, obj=locked, data=data)
     except DomainError as err:
-        audit.record_refusal(f"{action}.refused", actor=actor, obj=instance, reason=err.message, code=err.code)
+        audit.record_refusal(
+            f"{action}.refused", actor=actor, obj=instance, reason=err.message, code=err.code
+        )
         raise
     return locked
