@@ -31,8 +31,12 @@ def sign_statement(statement: bytes, paths: SigningPaths | None = None) -> tuple
         signature = key.sign(statement, ec.ECDSA(hashes.SHA256()))
     else:
         raise SignatureRefused(f"a {type(key).__name__} cannot sign audit statements")
-    cert = load_certificate(paths.cert).public_bytes(serialization.Encoding.PEM).decode()
-    return base64.b64encode(signature).decode(), cert
+    return base64.b64encode(signature).decode(), signer_certificate_pem(paths)
+
+
+def signer_certificate_pem(paths: SigningPaths | None = None) -> str:
+    paths = paths or SigningPaths.from_settings()
+    return load_certificate(paths.cert).public_bytes(serialization.Encoding.PEM).decode()
 
 
 def _check_signature(public_key: CertificatePublicKeyTypes, signature: bytes, data: bytes) -> None:
