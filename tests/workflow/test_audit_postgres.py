@@ -63,3 +63,29 @@ def test_concurrent_appends_to_one_stream_give_contiguous_seqs_and_an_intact_cha
     report = verify_chains()
     assert report.intact, report.breaks
     assert report.events == writers * per_writer
+
+
+@pytest.mark.django_db(transaction=True)
+def test_verification_reads_awkward_text_exactly_and_in_parallel(monkeypatch: pytest.MonkeyPatch) -> None:
+    """COPY escapes backslashes, tabs and newlines; the parallel verifier must undo that exactly."""
+    from workflow.audit import verify
+
+    awkward = {"note": "tab\there\\back\nslash\r\x0b\x0c\x08 «فارسی» \U0001f600", "path": "C:\\new"}
+    for n in range(30):
+        record(
+            "test.awkward", actor=None, stream=f"disclosureorder:DO-{n % 3}\t\\x", obj="ref:\n1", data=awkward
+        )
+    monkeypatch.setattr(verify, "PARALLEL_ABOVE", 0)
+    report = verify_chains()
+    assert report.intact, report.breaks
+    assert (report.events, report.streams) == (30, 3)
+    with connection.cursor() as cursor:
+        cursor.execute("SET session_replication_role = replica")
+        cursor.execute(
+            "UPDATE workflow_auditevent SET data_json = replace(data_json, 'tab', 'tap') WHERE seq = 7"
+        )
+        cursor.execute("SET session_replication_role = origin")
+    broken = verify_chains()
+    assert [(b.stream, b.seq) for b in broken.breaks] == [
+        (f"disclosureorder:DO-{n}\t\\x", 7) for n in range(3)
+    ]
