@@ -52,6 +52,10 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_fsm",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "axes",
+    "django_htmx",
     "requests_portal",
     "workflow",
 ]
@@ -64,8 +68,12 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a lockout raised during sign-in into its response.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "requests_portal.urls"
@@ -106,7 +114,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Users, roles, sign-in ------------------------------------------------------------------
 AUTH_USER_MODEL = "requests_portal.User"
-LOGIN_URL = "login"
+LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "/"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -114,6 +122,20 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+AUTHENTICATION_BACKENDS = [
+    # django-axes first: it refuses a locked-out sign-in before the password is even checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Staff sign in with a password and then a TOTP code; the password alone opens no staff page.
+OTP_TOTP_ISSUER = os.environ.get("OTP_TOTP_ISSUER", "Requests Portal")
+AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = float(os.environ.get("AXES_COOLOFF_HOURS", "1"))  # hours
+# Per user and address together: a stranger cannot lock a colleague out from elsewhere.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_VERBOSE = False
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG)
@@ -149,7 +171,8 @@ else:
         "OPTIONS": {"location": PORTAL_FILES_DIR, "base_url": None},
     }
 STORAGES = {
-    "default": _default_storage,
+    # Scanned orders and packages are encrypted at rest (workflow.vault; key: PORTAL_DATA_KEY).
+    "default": {"BACKEND": "workflow.vault.EncryptedStorage", "OPTIONS": {"inner": _default_storage}},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
@@ -190,6 +213,18 @@ SIGNING_KEY_PATH = Path(os.environ.get("SIGNING_KEY_PATH", SIGNING_DIR / "signer
 SIGNING_CERT_PATH = Path(os.environ.get("SIGNING_CERT_PATH", SIGNING_DIR / "signer.cert.pem"))
 SIGNING_CA_CERT_PATH = Path(os.environ.get("SIGNING_CA_CERT_PATH", SIGNING_DIR / "ca.cert.pem"))
 SIGNING_KEY_PASSPHRASE = os.environ.get("SIGNING_KEY_PASSPHRASE", "")
+# --- Packages (issue 4) ----------------------------------------------------------------------
+# Categories longer than this print their first rows; every row is in the attachments.
+PACKAGE_PRINTED_ROWS = int(os.environ.get("PACKAGE_PRINTED_ROWS", "50"))
+# Printed rows per chunk rendered in parallel, and how many processes render them.
+PACKAGE_CHUNK_ROWS = int(os.environ.get("PACKAGE_CHUNK_ROWS", "1500"))
+PACKAGE_RENDER_PROCESSES = int(os.environ.get("PACKAGE_RENDER_PROCESSES", "2"))
+# A build claim not refreshed for this long belongs to a dead worker and may be taken over.
+PACKAGE_CLAIM_LEASE_SECONDS = int(os.environ.get("PACKAGE_CLAIM_LEASE_SECONDS", "120"))
+# Where the build reads the scoped data from (the data map's extraction, issue 3).
+PACKAGE_EXTRACTOR = os.environ.get("PACKAGE_EXTRACTOR", "workflow.package.build.extract_with_datamap")
+PACKAGE_MAX_ATTEMPTS = int(os.environ.get("PACKAGE_MAX_ATTEMPTS", "3"))
+PACKAGE_TIME_LIMIT_SECONDS = int(os.environ.get("PACKAGE_TIME_LIMIT_SECONDS", "900"))
 AUDIT_WITNESS_DIR = Path(os.environ.get("AUDIT_WITNESS_DIR", VAR_DIR / "witness"))
 # Production keeps the witness in object storage the database's administrators cannot rewrite
 # (e.g. an S3 bucket with object lock): name a STORAGES alias here; empty = AUDIT_WITNESS_DIR.

@@ -23,3 +23,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 # WhiteNoise serves STATIC_ROOT and warns when it does not exist; tests serve from the finders.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+
+# Django's test client signs in without a request, which django-axes refuses; the lockout tests
+# (tests/requests_portal/test_accounts.py) switch it back on with the settings fixture.
+AXES_ENABLED = False

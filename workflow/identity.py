@@ -55,7 +55,10 @@ def _phone(value: str, *, mobile: bool) -> str:
     if not phonenumbers.is_valid_number(number):
         raise InvalidInput(_("“%(value)s” is not a valid phone number.") % {"value": value})
     kind = phonenumbers.number_type(number)
-    is_mobile = kind in (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE)
+    is_mobile = kind in (
+        phonenumbers.PhoneNumberType.MOBILE,
+        phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
+    )
     if mobile and not is_mobile:
         raise InvalidInput(_("“%(value)s” is not a mobile number.") % {"value": value})
     if not mobile and kind == phonenumbers.PhoneNumberType.MOBILE:
@@ -98,3 +101,19 @@ def normalise_identifier(kind: str, value: str) -> str:
     if not _ORDER_NUMBER.match(text):
         raise InvalidInput(_("“%(value)s” is not a valid order number.") % {"value": value})
     return text.upper()
+
+
+def stored_form(kind: str, raw: object) -> str | None:
+    """The normalised form of a value as the store holds it, or None when it is not a valid
+    identifier of that kind (a store's messy data is compared, never trusted or raised on)."""
+    if raw is None:
+        return None
+    try:
+        return normalise_identifier(kind, str(raw))
+    except InvalidInput:
+        return None
+
+
+def digits_only(raw: object) -> str:
+    """ASCII digits of a value, whatever digits it was written in: a cheap pre-filter."""
+    return re.sub(r"\D", "", str(raw).translate(_DIGITS))

@@ -1,6 +1,7 @@
 from .audit import AuditEvent, AuditStreamHead, Checkpoint
 from .authority import Authority, AuthorityContact, AuthorityInstrument
 from .disclosure import DisclosureOrder, DisclosureState, OrderIdentifier, ScopeItem, VerificationCheck
+from .package import Package, PackageStage, PackageState
 from .preservation import PreservationOrder, PreservationState
 
 __all__ = [
@@ -13,6 +14,9 @@ __all__ = [
     "DisclosureOrder",
     "DisclosureState",
     "OrderIdentifier",
+    "Package",
+    "PackageStage",
+    "PackageState",
     "PreservationOrder",
     "PreservationState",
     "ScopeItem",

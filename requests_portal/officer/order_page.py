@@ -1,0 +1,172 @@
+"""What the order page shows: built from the order as it stands, for the user looking at it."""
+
+from typing import Any
+
+from django import forms
+from django.http import HttpRequest
+
+from workflow.choices import DataCategory, VerificationItem
+from workflow.matching import MatchReport, MatchStatus
+from workflow.models import DisclosureOrder, DisclosureState, Package, PackageState
+from workflow.package.build import build_progress
+from workflow.services.disclosure import scope_differences
+
+from .actions import offers_for
+from .forms import CheckForm, ScopeFormSet, ScopeJustificationForm
+from .queries import urgency
+from .timeline import timeline
+
+
+def match_rows(report: MatchReport, order: DisclosureOrder) -> dict[str, Any]:
+    """The matching report as the scoping section shows it: each identifier with its status,
+    each matched customer with the evidence, and whether it is already in the scope."""
+    labels = dict(MatchStatus.choices)
+    scoped = {item.customer_key for item in order.scope_items.all()}
+    return {
+        "identifiers": [
+            {"match": m, "status": labels.get(m.status, m.status), "customers": ", ".join(m.customer_keys)}
+            for m in report.identifiers
+        ],
+        "customers": [
+            {
+                "key": c.customer_key,
+                "evidence": [e.as_dict() for e in c.evidence],
+                "scoped": c.customer_key in scoped,
+            }
+            for c in report.customers
+        ],
+        "conflicting": report.conflicting,
+    }
+
+
+S = DisclosureState
+# The main path, for the lifecycle strip at the top of the page.
+PATH = [
+    S.RECEIVED,
+    S.VERIFYING,
+    S.SCOPING,
+    S.AWAITING_APPROVAL,
+    S.EXPORTING,
+    S.PACKAGE_READY,
+    S.RELEASED,
+    S.DELIVERED,
+    S.CLOSED,
+]
+# Where a side state sits on the main path.
+ON_PATH = {S.CLARIFICATION_REQUESTED: S.VERIFYING, S.EXPORT_FAILED: S.EXPORTING}
+
+
+def lifecycle(order: DisclosureOrder) -> list[dict[str, Any]]:
+    current = ON_PATH.get(order.state, order.state)
+    labels = dict(S.choices)
+    position = PATH.index(current) if current in PATH else -1
+    return [{"label": labels[s], "done": i < position, "current": s == current} for i, s in enumerate(PATH)]
+
+
+def checklist(order: DisclosureOrder, user: Any, bound: dict[str, forms.Form]) -> list[dict[str, Any]]:
+    recorded = {c.item: c for c in order.verification_checks.all()}
+    may_record = order.state == S.VERIFYING and user.has_perm("workflow.verify_order")
+    rows = []
+    for item, label in VerificationItem.choices:
+        form = None
+        if may_record:
+            form = bound.get(f"check:{item}") or CheckForm(authority=order.authority, prefix=item)
+        rows.append({"item": item, "label": label, "check": recorded.get(item), "form": form})
+    return rows
+
+
+def scope_forms(order: DisclosureOrder, bound: dict[str, Any]) -> tuple[Any, forms.Form]:
+    if "scope" in bound:
+        return bound["scope"], bound["scope_justification"]
+    initial = [
+        {
+            "customer_key": item.customer_key,
+            "categories": item.categories,
+            "date_from": item.date_from,
+            "date_to": item.date_to,
+            "evidence": evidence_text(item.match_evidence),
+        }
+        for item in order.scope_items.all()
+    ]
+    if not initial:
+        initial = [
+            {
+                "categories": order.categories_requested,
+                "date_from": order.requested_from,
+                "date_to": order.requested_to,
+            }
+        ]
+    formset = ScopeFormSet(initial=initial, prefix="scope")
+    formset.extra = 1 if order.scope_items.exists() else 0
+    justification = ScopeJustificationForm(
+        initial={"third_party_justification": order.third_party_justification}
+    )
+    return formset, justification
+
+
+def evidence_text(evidence: list[dict[str, Any]]) -> str:
+    """One line per piece of evidence, ``key: value`` pairs, as the data map recorded them."""
+    return "; ".join(", ".join(f"{k}: {v}" for k, v in piece.items()) for piece in evidence or [])
+
+
+def package_facts(order: DisclosureOrder) -> Package | None:
+    """The last package built for this order (the one a download returns)."""
+    return order.packages.filter(state=PackageState.READY).order_by("-scope_revision").first()
+
+
+def progress_context(order: DisclosureOrder) -> dict[str, Any]:
+    """The export's progress as the package pipeline reports it (stage and percent)."""
+    if order.state != S.EXPORTING:
+        return {"exporting": False}
+    progress = build_progress(order)
+    return {
+        "exporting": True,
+        "percent": progress["percent"],
+        "stage": progress["stage_label"],
+        "queued": progress["state"] == "queued",
+    }
+
+
+def order_context(
+    request: HttpRequest,
+    order: DisclosureOrder,
+    *,
+    bound: dict[str, Any] | None = None,
+    refusal: str = "",
+    stale: bool = False,
+    matches: MatchReport | None = None,
+) -> dict[str, Any]:
+    bound = bound or {}
+    user = request.user
+    may_scope = order.state == S.SCOPING and user.has_perm("workflow.scope_order")
+    formset, justification = scope_forms(order, bound) if may_scope else (None, None)
+    differences = scope_differences(order)
+    labels = dict(DataCategory.choices)
+    return {
+        "order": order,
+        "lifecycle": lifecycle(order),
+        "offers": offers_for(order, user, bound),
+        "checklist": checklist(order, user, bound),
+        "identifiers": list(order.identifiers.all()),
+        "scope_items": [
+            {"item": i, "categories": [labels.get(c, c) for c in i.categories], "evidence": i.match_evidence}
+            for i in order.scope_items.all()
+        ],
+        "scope_formset": formset,
+        "scope_justification": justification,
+        "differences": {
+            "requested": [labels.get(c, c) for c in differences["requested"]],
+            "omitted": [labels.get(c, c) for c in differences["omitted"]],
+            "customers": differences["customers"],
+            "identifiers": differences["identifiers"],
+        },
+        "scope_problems": order.scope_problems() if order.state == S.SCOPING else [],
+        "categories": [labels.get(c, c) for c in order.categories_requested],
+        "package": package_facts(order),
+        "progress": progress_context(order),
+        "timeline": timeline(order),
+        "matches": match_rows(matches, order) if matches is not None else None,
+        "refusal": refusal,
+        "stale": stale,
+        "urgency": urgency(order),
+    }
