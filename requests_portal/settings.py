@@ -206,6 +206,10 @@ CELERY_BEAT_SCHEDULE["audit-checkpoint"] = {
     "task": "workflow.audit.tasks.make_checkpoint",
     "schedule": AUDIT_CHECKPOINT_MINUTES * 60,
 }
+CELERY_BEAT_SCHEDULE["audit-verify"] = {
+    "task": "workflow.audit.tasks.verify_trail",
+    "schedule": float(os.environ.get("AUDIT_VERIFY_HOURS", "24")) * 3600,
+}
 
 # --- Signing, encryption at rest, audit witness ---------------------------------------------
 SIGNING_DIR = Path(os.environ.get("SIGNING_DIR", VAR_DIR / "signing"))

@@ -11,4 +11,5 @@ urlpatterns = [
     # Django's own (password change and reset); its login/logout paths are shadowed by ours above.
     path("accounts/", include("django.contrib.auth.urls")),
     path("officer/", include("requests_portal.officer.urls")),
+    path("auditor/", include("requests_portal.auditor.urls")),
 ]

@@ -11,3 +11,16 @@ def make_checkpoint_task() -> int | None:
     checkpoint = make_checkpoint()
     publish_pending()
     return checkpoint.number if checkpoint else None
+
+
+@shared_task(name="workflow.audit.tasks.verify_trail")
+def verify_trail_task() -> bool:
+    """Verify the whole trail against the witness and audit the result (the integrity panel's source)."""
+    from .integrity import record_verification
+    from .verify import verify_chains
+    from .witness_verify import read_witness
+
+    witness = read_witness()
+    report = verify_chains(checkpointed=witness.promises)
+    record_verification(report, witness)
+    return report.intact and not witness.problems

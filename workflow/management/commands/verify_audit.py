@@ -2,6 +2,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
+from workflow.audit.integrity import record_verification
 from workflow.audit.verify import verify_chains
 from workflow.audit.witness_verify import read_witness
 from workflow.models import Checkpoint
@@ -15,6 +16,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--all", action="store_true", help="list every break, not only the first")
+        parser.add_argument(
+            "--no-record", action="store_true", help="do not audit the run (the integrity panel shows audited runs)"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         witness = read_witness()
@@ -28,6 +32,8 @@ class Command(BaseCommand):
             )
             self.stderr.write(f"WITNESS: {witness.problems[-1]}")
         report = verify_chains(checkpointed=witness.promises)
+        if not options["no_record"]:
+            record_verification(report, witness)
         latest = witness.latest
         against = (
             f"checked against checkpoint {latest['number']} ({latest['tree_size']} events, {latest['issued_at']})"
