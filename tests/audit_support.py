@@ -1,7 +1,6 @@
 """Helpers for the audit-trail tests: signing material, a witness directory, raw tampering."""
 
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +25,7 @@ def demo_signing_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def signing(settings: Any, demo_signing_dir: Path, tmp_path: Path) -> Iterator[SigningPaths]:
+def signing(settings: Any, demo_signing_dir: Path, tmp_path: Path) -> SigningPaths:
     """The store's key and certificates, and an empty witness directory, for one test."""
     directory = tmp_path / "signing"
     shutil.copytree(demo_signing_dir, directory)
@@ -36,7 +35,7 @@ def signing(settings: Any, demo_signing_dir: Path, tmp_path: Path) -> Iterator[S
     settings.SIGNING_KEY_PASSPHRASE = ""
     settings.AUDIT_WITNESS_DIR = tmp_path / "witness"
     settings.AUDIT_WITNESS_STORAGE = ""
-    yield SigningPaths.from_settings()
+    return SigningPaths.from_settings()
 
 
 def raw_sql(sql: str, params: list[Any] | None = None) -> None:

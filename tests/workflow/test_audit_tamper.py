@@ -6,6 +6,7 @@ consistent fake chain) only the checkpoint can reveal.
 """
 
 import json
+from io import StringIO
 from typing import Any
 
 import pytest
@@ -24,7 +25,7 @@ pytestmark = pytest.mark.django_db
 def trail(request: Any, signing: Any) -> bool:
     record_history(HISTORY)
     if request.param == "with a checkpoint":
-        call_command("checkpoint_audit", stdout=open("/dev/null", "w"))  # noqa: SIM115
+        call_command("checkpoint_audit", stdout=StringIO())
         return True
     return False
 
@@ -172,9 +173,9 @@ def test_events_after_the_checkpoint_are_still_held_by_their_chains(trail: bool)
 
 def test_a_later_checkpoint_extends_the_earlier_one(signing: Any) -> None:
     record_history(HISTORY)
-    call_command("checkpoint_audit", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    call_command("checkpoint_audit", stdout=StringIO())
     record_history({B: 2, "disclosureorder:DO-C": 1})
-    call_command("checkpoint_audit", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    call_command("checkpoint_audit", stdout=StringIO())
     second = Checkpoint.objects.get(number=2)
     assert second.tree_size == 13
     assert second.ranges == [
@@ -187,14 +188,14 @@ def test_a_later_checkpoint_extends_the_earlier_one(signing: Any) -> None:
 
 def test_a_checkpoint_with_nothing_new_signs_nothing(signing: Any) -> None:
     record_history({A: 1})
-    call_command("checkpoint_audit", stdout=open("/dev/null", "w"))  # noqa: SIM115
-    call_command("checkpoint_audit", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    call_command("checkpoint_audit", stdout=StringIO())
+    call_command("checkpoint_audit", stdout=StringIO())
     assert Checkpoint.objects.count() == 1
 
 
 def test_an_edited_witness_file_is_refused(signing: Any) -> None:
     record_history(HISTORY)
-    call_command("checkpoint_audit", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    call_command("checkpoint_audit", stdout=StringIO())
     path = signing.key.parent.parent / "witness" / "checkpoints" / "000000000001.json"
     signed = json.loads(path.read_text())
     signed["statement"] = signed["statement"].replace('"streams":3', '"streams":4')
@@ -207,7 +208,7 @@ def test_an_edited_witness_file_is_refused(signing: Any) -> None:
 def test_a_witness_with_a_missing_checkpoint_is_refused(signing: Any) -> None:
     for n in range(3):
         record_history({f"disclosureorder:DO-{n}": 1})
-        call_command("checkpoint_audit", stdout=open("/dev/null", "w"))  # noqa: SIM115
+        call_command("checkpoint_audit", stdout=StringIO())
     (signing.key.parent.parent / "witness" / "checkpoints" / "000000000002.json").unlink()
     code, output = verify_audit()
     assert code == 1
@@ -218,7 +219,7 @@ def test_a_checkpoint_signed_by_a_key_the_ca_did_not_certify_is_refused(signing:
     from workflow.keys import SigningPaths, ensure_demo_signing_material
 
     record_history(HISTORY)
-    call_command("checkpoint_audit", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    call_command("checkpoint_audit", stdout=StringIO())
     other = tmp_path / "other"
     ensure_demo_signing_material(
         SigningPaths(other / "k.pem", other / "c.pem", other / "ca.pem"), store_name="X"

@@ -59,7 +59,9 @@ def test_a_job_of_an_older_scope_revision_does_nothing(built_order: DisclosureOr
 
 
 def test_a_live_claim_makes_a_second_attempt_back_off(
-    eager_pipeline: None, officer: Any, approver: Any  # noqa: F811
+    eager_pipeline: None,
+    officer: Any,
+    approver: Any,  # noqa: F811
 ) -> None:
     order = make_order(S.EXPORTING, officer=officer, approver=approver)
     assert pipeline.claim(order.pk, order.scope_revision, "first") is not None
@@ -68,7 +70,9 @@ def test_a_live_claim_makes_a_second_attempt_back_off(
 
 
 def test_a_lapsed_claim_of_a_dead_worker_is_taken_over(
-    eager_pipeline: None, officer: Any, approver: Any  # noqa: F811
+    eager_pipeline: None,
+    officer: Any,
+    approver: Any,  # noqa: F811
 ) -> None:
     order = make_order(S.EXPORTING, officer=officer, approver=approver)
     dead = pipeline.claim(order.pk, order.scope_revision, "dead")
@@ -87,7 +91,9 @@ def test_a_lapsed_claim_of_a_dead_worker_is_taken_over(
 
 
 def test_progress_is_reported_for_the_portal(
-    eager_pipeline: None, officer: Any, approver: Any  # noqa: F811
+    eager_pipeline: None,
+    officer: Any,
+    approver: Any,  # noqa: F811
 ) -> None:
     order = make_order(S.EXPORTING, officer=officer, approver=approver)
     assert pipeline.build_progress(order)["percent"] == 0
@@ -105,7 +111,10 @@ def test_progress_is_reported_for_the_portal(
 
 
 def test_a_scope_matching_nothing_gives_a_no_data_found_package(
-    eager_pipeline: None, officer: Any, approver: Any, django_capture_on_commit_callbacks: Any  # noqa: F811
+    eager_pipeline: None,
+    officer: Any,
+    approver: Any,
+    django_capture_on_commit_callbacks: Any,  # noqa: F811
 ) -> None:
     order = make_order(S.SCOPING, officer=officer)
     lines = [svc.ScopeLine("store:0", ["identity"], order.requested_from, order.requested_to, [])]

@@ -38,7 +38,12 @@ def test_release_seals_the_package_and_the_verifier_accepts_it(released_pdf: byt
     assert result.package_id == Package.objects.get(order=built_order).package_id
     assert result.order_reference == built_order.reference
     assert "DEMO Disclosure Signing" in result.signer
-    assert result.passed == [Check.SIGNATURE_INTACT, Check.SIGNER_TRUSTED, Check.ATTACHMENTS_MATCH, Check.RECORDED]
+    assert result.passed == [
+        Check.SIGNATURE_INTACT,
+        Check.SIGNER_TRUSTED,
+        Check.ATTACHMENTS_MATCH,
+        Check.RECORDED,
+    ]
 
 
 def test_the_release_event_records_the_sealed_package(released_pdf: bytes, built_order: Any) -> None:
@@ -56,7 +61,9 @@ def test_poppler_pdfsig_finds_the_signature_valid_and_covering_the_whole_file(
     assert "Total document signed" in report
 
 
-def test_one_flipped_byte_fails_verification_with_pyhanko_and_pdfsig(released_pdf: bytes, tmp_path: Path) -> None:
+def test_one_flipped_byte_fails_verification_with_pyhanko_and_pdfsig(
+    released_pdf: bytes, tmp_path: Path
+) -> None:
     # A byte in the first page's content, well inside the signed range.
     tampered = flip_byte(released_pdf, len(released_pdf) // 3)
     result = verify_package_bytes(tampered)

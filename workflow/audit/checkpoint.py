@@ -12,7 +12,6 @@ command and by every beat job), which also writes whatever an interrupted run le
 """
 
 import datetime as dt
-import json
 import logging
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -111,7 +110,7 @@ def make_checkpoint(*, now: dt.datetime | None = None) -> Checkpoint | None:
         frontier, size = extend_frontier(old_frontier, previous.tree_size if previous else 0, leaves)
         moment = now or timezone.now()
         number = previous.number + 1 if previous else 1
-        body = {
+        body: dict[str, Any] = {
             "type": STATEMENT_TYPE,
             "origin": settings.STORE_NAME,
             "number": number,

@@ -20,7 +20,8 @@ class Command(BaseCommand):
             return
         self.stdout.write(
             self.style.SUCCESS(
-                f"checkpoint {checkpoint.number}: {checkpoint.tree_size} events in {checkpoint.streams} streams, "
+                f"checkpoint {checkpoint.number}: {checkpoint.tree_size} events in "
+                f"{checkpoint.streams} streams, "
                 f"root {checkpoint.root_hash}, witness {checkpoint.witness_name}"
             )
         )

@@ -17,7 +17,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--all", action="store_true", help="list every break, not only the first")
         parser.add_argument(
-            "--no-record", action="store_true", help="do not audit the run (the integrity panel shows audited runs)"
+            "--no-record",
+            action="store_true",
+            help="do not audit the run (the integrity panel shows audited runs)",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -27,23 +29,24 @@ class Command(BaseCommand):
         recorded = Checkpoint.objects.count()
         if recorded > witness.checkpoints + 1:
             # One may be on its way (committed, not yet published); more means the witness lost some.
+            held = witness.checkpoints
             witness.problems.append(
-                f"the database records {recorded} checkpoints but the witness holds {witness.checkpoints} valid ones"
+                f"the database records {recorded} checkpoints; the witness holds {held} valid ones"
             )
             self.stderr.write(f"WITNESS: {witness.problems[-1]}")
         report = verify_chains(checkpointed=witness.promises)
         if not options["no_record"]:
             record_verification(report, witness)
         latest = witness.latest
-        against = (
-            f"checked against checkpoint {latest['number']} ({latest['tree_size']} events, {latest['issued_at']})"
-            if latest
-            else "no signed checkpoint yet"
-        )
+        against = "no signed checkpoint yet"
+        if latest:
+            against = f"checked against checkpoint {latest['number']} ({latest['tree_size']} events"
+            against += f", {latest['issued_at']})"
         if report.intact and not witness.problems:
             self.stdout.write(
                 self.style.SUCCESS(
-                    f"audit trail intact: {report.events} events in {report.streams} streams verified; {against}"
+                    f"audit trail intact: {report.events} events in {report.streams} streams verified; "
+                    + against
                 )
             )
             return
