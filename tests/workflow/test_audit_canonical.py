@@ -73,3 +73,12 @@ def test_a_whole_event_is_encoded_exactly_as_the_rfc8785_library_encodes_it(
 def test_values_without_one_canonical_spelling_are_refused(bad: dict[Any, Any]) -> None:
     with pytest.raises(NotCanonicalisable):
         canonical_data(bad)
+
+
+@given(stream=st.text(min_size=1, max_size=40), seq=st.integers(1, SAFE))
+def test_a_checkpoint_head_leaf_is_jcs_too(stream: str, seq: int) -> None:
+    from workflow.audit.checkpoint import head_leaf
+
+    assert head_leaf(stream, seq, "cd" * 32) == rfc8785.dumps(
+        {"stream": stream, "seq": seq, "hash": "cd" * 32}
+    )
