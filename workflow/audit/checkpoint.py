@@ -89,7 +89,7 @@ def _pg_range_rows(ranges: Sequence[Range]) -> Iterator[tuple[str, int, str]]:
         "JOIN unnest(%s::text[], %s::bigint[], %s::bigint[]) AS r(stream, first_seq, last_seq) "
         "ON e.stream = r.stream AND e.seq BETWEEN r.first_seq AND r.last_seq ORDER BY e.stream, e.seq"
     )
-    params = [[r[0] for r in ranges], [r[1] for r in ranges], [r[2] for r in ranges]]
+    params: list[Any] = [[r[0] for r in ranges], [r[1] for r in ranges], [r[2] for r in ranges]]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         while batch := cursor.fetchmany(50_000):

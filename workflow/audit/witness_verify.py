@@ -104,7 +104,8 @@ def check_sequence(
     # (checked once: each earlier statement is covered by its own signature and ranges).
     if previous and heads_root((s, seq, h) for s, (seq, h, _n) in heads.items()) != previous["heads_root"]:
         report.problems.append(
-            f"checkpoint {previous['number']}: the heads the checkpoints imply do not give its signed heads root"
+            f"checkpoint {previous['number']}: the heads the checkpoints imply do not give "
+            "its signed heads root"
         )
     report.latest = previous
     report.promises = heads
