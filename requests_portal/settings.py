@@ -200,6 +200,16 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+CELERY_IMPORTS = ["workflow.audit.tasks"]
+AUDIT_CHECKPOINT_MINUTES = float(os.environ.get("AUDIT_CHECKPOINT_MINUTES", "15"))
+CELERY_BEAT_SCHEDULE["audit-checkpoint"] = {
+    "task": "workflow.audit.tasks.make_checkpoint",
+    "schedule": AUDIT_CHECKPOINT_MINUTES * 60,
+}
+CELERY_BEAT_SCHEDULE["audit-verify"] = {
+    "task": "workflow.audit.tasks.verify_trail",
+    "schedule": float(os.environ.get("AUDIT_VERIFY_HOURS", "24")) * 3600,
+}
 
 # --- Signing, encryption at rest, audit witness ---------------------------------------------
 SIGNING_DIR = Path(os.environ.get("SIGNING_DIR", VAR_DIR / "signing"))
@@ -221,6 +231,19 @@ PACKAGE_VERIFY_MAX_BYTES = int(os.environ.get("PACKAGE_VERIFY_MAX_BYTES", str(20
 PACKAGE_MAX_ATTEMPTS = int(os.environ.get("PACKAGE_MAX_ATTEMPTS", "3"))
 PACKAGE_TIME_LIMIT_SECONDS = int(os.environ.get("PACKAGE_TIME_LIMIT_SECONDS", "900"))
 AUDIT_WITNESS_DIR = Path(os.environ.get("AUDIT_WITNESS_DIR", VAR_DIR / "witness"))
+# Production keeps the witness in object storage the database's administrators cannot rewrite
+# (e.g. an S3 bucket with object lock): name a STORAGES alias here; empty = AUDIT_WITNESS_DIR.
+AUDIT_WITNESS_STORAGE = os.environ.get("AUDIT_WITNESS_STORAGE", "")
+if AUDIT_WITNESS_STORAGE == "audit_witness":
+    STORAGES["audit_witness"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": os.environ.get("AUDIT_WITNESS_BUCKET", ""),
+            "endpoint_url": os.environ.get("PORTAL_S3_ENDPOINT") or None,
+            "default_acl": "private",
+            "file_overwrite": False,
+        },
+    }
 
 # --- The store -----------------------------------------------------------------------------
 STORE_NAME = os.environ.get("STORE_NAME", "Saray-e Parsian")

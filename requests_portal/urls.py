@@ -12,4 +12,5 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("officer/", include("requests_portal.officer.urls")),
     path("", include("requests_portal.public.urls")),
+    path("auditor/", include("requests_portal.auditor.urls")),
 ]

@@ -14,6 +14,7 @@ from tests.workers import celery_workers  # noqa: F401 — real Celery worker su
 from tests.workflow.package_fixtures import built_order, eager_pipeline, released_pdf  # noqa: F401 — packages
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
+pytest_plugins = ["tests.audit_support"]  # signing material and witness fixtures of the audit tests
 
 
 def _reachable(url: str, default_port: int) -> bool:

@@ -33,7 +33,9 @@ def test_an_administrator_adds_an_authority_and_the_change_is_audited(admin_clie
     assert response.status_code == 302
     authority = Authority.objects.get(name_en="Shiraz General Court, Branch 3")
     assert authority.may_issue("court_order")
-    assert AuditEvent.objects.filter(action="config.authority_added", object_ref=f"authority:{authority.pk}").exists()
+    assert AuditEvent.objects.filter(
+        action="config.authority_added", object_ref=f"authority:{authority.pk}"
+    ).exists()
 
 
 def test_orders_cannot_be_changed_or_deleted_in_the_admin(admin_client, officer):

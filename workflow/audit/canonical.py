@@ -1,8 +1,9 @@
 """Canonical encoding of audit events: RFC 8785 (JCS), built fast.
 
-Event data carry only strings, integers, booleans, null, lists and objects — no floats — and
-for such values Python's ``json.dumps(sort_keys=True, separators=(",", ":"),
-ensure_ascii=False)`` produces exactly the JCS bytes (the property test in
+Event data carry only strings, integers (within ±2⁵³−1), booleans, null, lists and objects — no
+floats — and for such values Python's ``json.dumps(separators=(",", ":"), ensure_ascii=False)``
+over objects whose keys are put in UTF-16 order (JCS sorts by UTF-16 code units, Python by code
+points: they differ above U+FFFF) produces exactly the JCS bytes (the property test in
 ``tests/workflow/test_audit_canonical.py`` checks this against the ``rfc8785`` library).
 The event envelope is assembled from pre-escaped fields in JCS key order, which keeps
 ``verify_audit`` within a small factor of raw hashing.
@@ -12,10 +13,11 @@ import datetime as dt
 import hashlib
 import json
 from collections.abc import Mapping
-from json.encoder import encode_basestring  # type: ignore[attr-defined]
+from json.encoder import encode_basestring
 from typing import Any
 
 GENESIS_HASH = "0" * 64
+_SAFE_INTEGER = 2**53 - 1  # JCS numbers are IEEE doubles: larger integers have no exact spelling
 
 
 class NotCanonicalisable(TypeError):
@@ -33,13 +35,29 @@ def _check(value: Any) -> None:
     elif isinstance(value, list | tuple):
         for item in value:
             _check(item)
+    elif isinstance(value, int) and not isinstance(value, bool) and abs(value) > _SAFE_INTEGER:
+        raise NotCanonicalisable(
+            "audit data integers must lie within ±(2**53 − 1); store larger ones as strings"
+        )
     elif not (value is None or isinstance(value, str | int | bool)):
         raise NotCanonicalisable(f"audit data may not hold {type(value).__name__}")
 
 
+def _utf16_key(key: str) -> bytes:
+    return key.encode("utf-16-be", "surrogatepass")
+
+
+def _jcs_ordered(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {key: _jcs_ordered(value[key]) for key in sorted(value, key=_utf16_key)}
+    if isinstance(value, list | tuple):
+        return [_jcs_ordered(item) for item in value]
+    return value
+
+
 def canonical_data(data: Mapping[str, Any]) -> str:
     _check(data)
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return json.dumps(_jcs_ordered(data), separators=(",", ":"), ensure_ascii=False)
 
 
 def format_time(moment: dt.datetime) -> str:
@@ -47,8 +65,27 @@ def format_time(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def _str_or_null(value: str) -> str:
-    return encode_basestring(value) if value else "null"
+def encode_event(
+    stream_json: str,
+    seq: int,
+    occurred_at: str,
+    actor: str,
+    actor_role: str,
+    action: str,
+    object_ref: str,
+    data_json: str,
+    prev_hash: str,
+) -> bytes:
+    """The JCS bytes of one event, positional and with the stream already JSON-escaped: the
+    form ``verify_audit`` calls a million times. Keys are in sorted order; ``data_json`` is
+    already canonical."""
+    esc = encode_basestring
+    return (
+        f'{{"action":{esc(action)},"actor":{esc(actor) if actor else "null"},"data":{data_json},'
+        f'"object":{esc(object_ref) if object_ref else "null"},"occurred_at":"{occurred_at}",'
+        f'"prev_hash":"{prev_hash}","role":{esc(actor_role) if actor_role else "null"},"seq":{seq},'
+        f'"stream":{stream_json}}}'
+    ).encode()
 
 
 def event_bytes(
@@ -63,12 +100,18 @@ def event_bytes(
     data_json: str,
     prev_hash: str,
 ) -> bytes:
-    """The JCS encoding of one event (keys in sorted order; ``data_json`` already canonical)."""
-    return (
-        f'{{"action":{encode_basestring(action)},"actor":{_str_or_null(actor)},"data":{data_json},'
-        f'"object":{_str_or_null(object_ref)},"occurred_at":"{occurred_at}","prev_hash":"{prev_hash}",'
-        f'"role":{_str_or_null(actor_role)},"seq":{seq},"stream":{encode_basestring(stream)}}}'
-    ).encode()
+    """The JCS encoding of one event (``data_json`` already canonical)."""
+    return encode_event(
+        encode_basestring(stream),
+        seq,
+        occurred_at,
+        actor,
+        actor_role,
+        action,
+        object_ref,
+        data_json,
+        prev_hash,
+    )
 
 
 def event_hash(**fields: Any) -> str:

@@ -4,7 +4,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 
 from workflow.models import AuditEvent, AuditStreamHead
@@ -14,6 +14,20 @@ from .canonical import GENESIS_HASH, canonical_data, event_hash, format_time
 logger = logging.getLogger(__name__)
 
 SYSTEM_STREAM = "system"
+
+# Raw SQL for the hot path (see record); table names come from the models, never from input.
+_EVENTS = AuditEvent._meta.db_table
+_HEADS = AuditStreamHead._meta.db_table
+_LOCK_HEAD = (
+    f"INSERT INTO {_HEADS} (stream, seq, hash, updated_at, checkpointed_seq) VALUES (%s, 0, %s, %s, 0) "  # noqa: S608
+    "ON CONFLICT (stream) DO UPDATE SET stream = EXCLUDED.stream RETURNING seq, hash"
+)
+_INSERT_EVENT = (
+    f"INSERT INTO {_EVENTS} (stream, seq, occurred_at, actor, actor_role, action, object_ref, data_json, "  # noqa: S608
+    "prev_hash, hash) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+)
+_MOVE_HEAD = f"UPDATE {_HEADS} SET seq = %s, hash = %s, updated_at = %s WHERE stream = %s"  # noqa: S608
+_APPEND_PG = f"WITH moved AS ({_MOVE_HEAD}) {_INSERT_EVENT} RETURNING id"
 
 
 @dataclass(frozen=True)
@@ -67,42 +81,51 @@ def record(
     """
     who = actor_of(actor)
     if stream is None:
-        if obj is None or isinstance(obj, str):
-            stream = SYSTEM_STREAM
-        else:
-            stream = stream_for(obj)
+        stream = SYSTEM_STREAM if obj is None or isinstance(obj, str) else stream_for(obj)
     data_json = canonical_data(data or {})
     moment = occurred_at or timezone.now()
-    with transaction.atomic():
-        AuditStreamHead.objects.bulk_create(
-            [AuditStreamHead(stream=stream, seq=0, hash=GENESIS_HASH)], ignore_conflicts=True
-        )
-        head = AuditStreamHead.objects.select_for_update().get(stream=stream)
+    # No savepoint: a failed append must fail the caller's whole transaction, not be skipped.
+    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
+        # One round trip creates the head if needed, locks it and reads it (the upsert takes the
+        # row lock as SELECT … FOR UPDATE would); appends to one stream queue here.
+        cursor.execute(_LOCK_HEAD, [stream, GENESIS_HASH, moment])
+        head_seq, head_hash = cursor.fetchone()
         fields = {
             "stream": stream,
-            "seq": head.seq + 1,
+            "seq": head_seq + 1,
             "occurred_at": format_time(moment),
             "actor": who.ref,
             "actor_role": who.role,
             "action": action,
             "object_ref": object_ref(obj),
             "data_json": data_json,
-            "prev_hash": head.hash,
+            "prev_hash": head_hash,
         }
         digest = event_hash(**fields)
-        event = AuditEvent.objects.create(
-            stream=stream,
-            seq=fields["seq"],
-            occurred_at=moment,
-            actor=who.ref,
-            actor_role=who.role,
-            action=action,
-            object_ref=fields["object_ref"],
-            data_json=data_json,
-            prev_hash=head.hash,
-            hash=digest,
-        )
-        AuditStreamHead.objects.filter(stream=stream).update(seq=event.seq, hash=digest, updated_at=moment)
+        row = [stream, fields["seq"], moment, who.ref, who.role, action, fields["object_ref"], data_json]
+        row += [head_hash, digest]
+        if connection.vendor == "postgresql":
+            # The event and the moved head in one statement: appends cost four round trips.
+            cursor.execute(_APPEND_PG, [fields["seq"], digest, moment, stream, *row])
+            (pk,) = cursor.fetchone()
+        else:
+            cursor.execute(_INSERT_EVENT, row)
+            pk = cursor.lastrowid
+            cursor.execute(_MOVE_HEAD, [fields["seq"], digest, moment, stream])
+    event = AuditEvent(
+        pk=pk,
+        stream=stream,
+        seq=fields["seq"],
+        occurred_at=moment,
+        actor=who.ref,
+        actor_role=who.role,
+        action=action,
+        object_ref=fields["object_ref"],
+        data_json=data_json,
+        prev_hash=head_hash,
+        hash=digest,
+    )
+    event._state.adding = False
     return event
 
 
@@ -116,6 +139,8 @@ def record_refusal(
     """
     try:
         with transaction.atomic():
-            record(action, actor=actor, obj=obj, data={"code": code, "attempted": attempted, "reason": reason})
+            record(
+                action, actor=actor, obj=obj, data={"code": code, "attempted": attempted, "reason": reason}
+            )
     except Exception:
         logger.exception("could not audit a refused action (%s, code %s)", action, code)

@@ -1,12 +1,28 @@
-"""Re-derive every chain and compare it with what is stored (``manage.py verify_audit``)."""
+"""Re-derive every chain and compare it with what is stored (``manage.py verify_audit``).
+
+Built for speed, since it reads every event: on PostgreSQL the rows come from COPY, split in
+C, with the time already spelt as the canonical encoding spells it, and
+above ``PARALLEL_ABOVE`` events the streams are split in two halves verified in two processes.
+The bytes hashed are exactly those ``record`` hashed (``canonical.encode_event`` for both).
+"""
 
 import hashlib
-from collections.abc import Iterator
+import multiprocessing
+import os
+import re
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from json.encoder import encode_basestring
+from typing import Any
+
+from django.db import connection, connections
 
 from workflow.models import AuditEvent, AuditStreamHead
 
-from .canonical import GENESIS_HASH, event_bytes, format_time
+from .canonical import GENESIS_HASH, encode_event, format_time
+
+PARALLEL_ABOVE = 200_000
+_BATCH = 20_000
 
 
 @dataclass(frozen=True)
@@ -35,43 +51,220 @@ class Report:
         return self.breaks[0] if self.breaks else None
 
 
-_COLUMNS = (
-    "stream",
-    "seq",
-    "occurred_at",
-    "actor",
-    "actor_role",
-    "action",
-    "object_ref",
-    "data_json",
-    "prev_hash",
-    "hash",
-)
+# stream -> (seq, hash, checkpoint number): each stream's head as the signed checkpoints recorded it
+Promises = Mapping[str, tuple[int, str, int]]
+Row = tuple[str, int, str, str, str, str, str, str, str, str]
+_COLUMNS = "stream, seq, {time}, actor, actor_role, action, object_ref, data_json, prev_hash, hash"
+_PG_TIME = """to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"""
 
 
-def _rows(chunk_size: int) -> Iterator[tuple]:  # type: ignore[type-arg]
-    return AuditEvent.objects.order_by("stream", "seq").values_list(*_COLUMNS).iterator(chunk_size=chunk_size)
+def _rows(low: str | None, high: str | None) -> Iterator[list[Row]]:
+    """Batches of events in (stream, seq) order, streams in [low, high)."""
+    table = AuditEvent._meta.db_table
+    where, params = [], []
+    if low is not None:
+        where.append("stream >= %s")
+        params.append(low)
+    if high is not None:
+        where.append("stream < %s")
+        params.append(high)
+    condition = f" WHERE {' AND '.join(where)}" if where else ""
+    if connection.vendor == "postgresql":
+        # The table name comes from the model and the bounds are parameters: nothing from input.
+        sql = f"SELECT {_COLUMNS.format(time=_PG_TIME)} FROM {table}{condition} ORDER BY stream, seq"  # noqa: S608
+        yield from _copy_rows(sql, params)
+        return
+    query = AuditEvent.objects.order_by("stream", "seq")
+    if low is not None:
+        query = query.filter(stream__gte=low)
+    if high is not None:
+        query = query.filter(stream__lt=high)
+    columns = [c.strip() for c in _COLUMNS.format(time="occurred_at").split(",")]
+    batch: list[Row] = []
+    for row in query.values_list(*columns).iterator(chunk_size=_BATCH):
+        batch.append((row[0], row[1], format_time(row[2]), *row[3:]))
+        if len(batch) == _BATCH:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
-def verify_chains(*, stop_at_first: bool = False, chunk_size: int = 20_000) -> Report:
-    """Walk every stream in (stream, seq) order; report each break, the first one first.
+_COPY_ESCAPES = {"\\": "\\", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v"}
+_COPY_ESCAPE = re.compile(r"\\(.)")
+
+
+def _copy_field(text: str) -> str:
+    """Undo COPY's text-format escaping (it escapes only backslash and these control characters)."""
+    if "\\" not in text:
+        return text
+    return _COPY_ESCAPE.sub(lambda m: _COPY_ESCAPES[m.group(1)], text)
+
+
+def _copy_rows(sql: str, params: list[str]) -> Iterator[list[Row]]:
+    """COPY (query) TO STDOUT, split in C: a third faster than a cursor's per-row conversion.
+    Safe to split on newline and tab, which COPY escapes inside values; no column is NULL."""
+    connection.ensure_connection()
+    raw = connection.connection
+    assert raw is not None
+    pending = b""
+    with raw.cursor() as cursor, cursor.copy(f"COPY ({sql}) TO STDOUT", params) as copy:
+        for chunk in copy:
+            data = pending + bytes(chunk)
+            cut = data.rfind(b"\n") + 1
+            pending = data[cut:]
+            if not cut:
+                continue
+            batch: list[Row] = []
+            for line in data[:cut].decode().split("\n")[:-1]:
+                f = line.split("\t")
+                if "\\" in line:
+                    f = [_copy_field(x) for x in f]
+                batch.append((f[0], int(f[1]), f[2], f[3], f[4], f[5], f[6], f[7], f[8], f[9]))
+            yield batch
+    if pending:
+        raise ValueError("the audit table's COPY output ended mid-row")
+
+
+@dataclass
+class _Walk:
+    events: int = 0
+    breaks: list[Break] = field(default_factory=list)
+    last: dict[str, tuple[int, str]] = field(default_factory=dict)  # per stream: last seq and hash seen
+
+
+def _walk(
+    promises: Promises, low: str | None = None, high: str | None = None, stop_at_first: bool = False
+) -> _Walk:
+    """Check every event against its predecessor and its own hash (and a signed head, if any)."""
+    walk = _Walk()
+    last = walk.last
+    sha256 = hashlib.sha256
+    current: str | None = None
+    stream_json = ""
+    expected_seq, expected_prev, broken = 1, GENESIS_HASH, False
+    promise: tuple[int, str, int] | None = None
+    for batch in _rows(low, high):
+        walk.events += len(batch)
+        for stream, seq, when, actor, role, action, obj, data_json, prev_hash, digest in batch:
+            if stream != current:
+                if current is not None:
+                    last[current] = (expected_seq - 1, expected_prev) if not broken else last[current]
+                current, stream_json, promise = stream, encode_basestring(stream), promises.get(stream)
+                expected_seq, expected_prev, broken = 1, GENESIS_HASH, False
+            if broken:
+                last[stream] = (seq, digest)
+                continue
+            problem = None
+            if seq != expected_seq:
+                problem = f"expected seq {expected_seq}, found {seq} (an event is missing or was moved)"
+                seq = min(seq, expected_seq)  # name the first seq that is not where it should be
+            elif prev_hash != expected_prev:
+                problem = (
+                    "prev_hash does not match the previous event's hash (inserted, removed or reordered)"
+                )
+            elif (
+                sha256(
+                    encode_event(stream_json, seq, when, actor, role, action, obj, data_json, prev_hash)
+                ).hexdigest()
+                != digest
+            ):
+                problem = "the event's content does not match its hash (altered)"
+            elif promise is not None and seq == promise[0] and digest != promise[1]:
+                problem = (
+                    f"the stream up to this event differs from the one signed in checkpoint {promise[2]} "
+                    "(rewritten after it was signed)"
+                )
+            if problem:
+                walk.breaks.append(Break(stream, seq, problem))
+                broken = True  # the rest of this stream cannot be trusted; go on to the next
+                last[stream] = (seq, digest)
+                if stop_at_first:
+                    return walk
+                continue
+            expected_seq, expected_prev = seq + 1, digest
+        if current is not None and not broken:
+            last[current] = (expected_seq - 1, expected_prev)
+    return walk
+
+
+def _walk_in_child(promises: Promises, low: str | None, high: str | None, pipe: Any) -> None:
+    connections.close_all()  # the parent's connection must not be shared across the fork
+    try:
+        pipe.send(_walk(promises, low, high))
+    finally:
+        connections.close_all()
+        pipe.close()
+
+
+def _split_point() -> str | None:
+    """The stream that halves the events, roughly (by stream heads' sequence numbers)."""
+    heads = list(AuditStreamHead.objects.order_by("stream").values_list("stream", "seq"))
+    total, running = sum(seq for _s, seq in heads), 0
+    for stream, seq in heads:
+        running += seq
+        if running * 2 >= total:
+            return stream
+    return None
+
+
+def _walk_all(promises: Promises, stop_at_first: bool) -> _Walk:
+    parallel = (
+        connection.vendor == "postgresql"
+        and not stop_at_first
+        and not connection.in_atomic_block  # the child needs committed rows and its own connection
+        and (os.cpu_count() or 1) > 1
+        and AuditStreamHead.objects.count() > 1
+        and AuditEvent.objects.count() > PARALLEL_ABOVE
+    )
+    split = _split_point() if parallel else None
+    if split is None:
+        return _walk(promises, stop_at_first=stop_at_first)
+    context = multiprocessing.get_context("fork")
+    receiver, sender = context.Pipe(duplex=False)
+    connections.close_all()
+    child = context.Process(target=_walk_in_child, args=(promises, split, None, sender))
+    child.start()
+    sender.close()
+    first = _walk(promises, None, split)
+    second: _Walk = receiver.recv()
+    child.join()
+    first.events += second.events
+    first.breaks += second.breaks
+    first.last.update(second.last)
+    return first
+
+
+def verify_chains(*, stop_at_first: bool = False, checkpointed: Promises | None = None) -> Report:
+    """Walk every stream in seq order; report each break, the first one first.
 
     Caught: an altered field (the hash no longer matches), a deleted event (a gap in seq, or
     a prev_hash that is not its predecessor's hash), an inserted or reordered event (the same),
     and a truncated tail (the stream head records a later event than the last one found).
+    With ``checkpointed`` (from the witness), also what someone with database rights could
+    hide from the chains alone: a tail cut together with its head row, and a stream (or the
+    whole table) replaced by a consistent fake chain — back to the last checkpoint.
     """
-    report = Report()
+    promises = dict(checkpointed or {})
     stored_heads = dict(AuditStreamHead.objects.values_list("stream", "seq"))
-    sha256 = hashlib.sha256
-    current: str | None = None
-    expected_seq = 1
-    expected_prev = GENESIS_HASH
-    stream_broken = False
-
-    def close_stream(stream: str, last_seq: int, last_hash: str) -> None:
+    walk = _walk_all(promises, stop_at_first)
+    report = Report(events=walk.events, streams=len(walk.last), breaks=walk.breaks)
+    if stop_at_first and walk.breaks:
+        return report
+    for stream, (last_seq, last_hash) in walk.last.items():
         report.heads[stream] = (last_seq, last_hash)
         head_seq = stored_heads.pop(stream, None)
-        if head_seq is None:
+        signed = promises.pop(stream, None)
+        if signed and last_seq < signed[0]:
+            report.breaks.append(
+                Break(
+                    stream,
+                    last_seq + 1,
+                    f"events {last_seq + 1}–{signed[0]} were signed in checkpoint {signed[2]} "
+                    "and are missing",
+                )
+            )
+        elif head_seq is None:
             report.breaks.append(Break(stream, last_seq, "the stream has no recorded head"))
         elif head_seq > last_seq:
             report.breaks.append(
@@ -79,49 +272,10 @@ def verify_chains(*, stop_at_first: bool = False, chunk_size: int = 20_000) -> R
             )
         elif head_seq < last_seq:
             report.breaks.append(Break(stream, head_seq + 1, "events were appended behind the recorded head"))
-
-    last_seq, last_hash = 0, GENESIS_HASH
-    for stream, seq, occurred_at, actor, role, action, obj, data_json, prev_hash, digest in _rows(chunk_size):
-        if stream != current:
-            if current is not None:
-                close_stream(current, last_seq, last_hash)
-            current, expected_seq, expected_prev, stream_broken = stream, 1, GENESIS_HASH, False
-            report.streams += 1
-        report.events += 1
-        last_seq, last_hash = seq, digest
-        if stream_broken:
-            continue
-        problem = None
-        if seq != expected_seq:
-            problem = f"expected seq {expected_seq}, found {seq} (an event is missing or was moved)"
-        elif prev_hash != expected_prev:
-            problem = "prev_hash does not match the previous event's hash (inserted, removed or reordered)"
-        else:
-            recomputed = sha256(
-                event_bytes(
-                    stream=stream,
-                    seq=seq,
-                    occurred_at=format_time(occurred_at),
-                    actor=actor,
-                    actor_role=role,
-                    action=action,
-                    object_ref=obj,
-                    data_json=data_json,
-                    prev_hash=prev_hash,
-                )
-            ).hexdigest()
-            if recomputed != digest:
-                problem = "the event's content does not match its hash (altered)"
-        if problem:
-            report.breaks.append(Break(stream, seq, problem))
-            stream_broken = True  # the rest of this stream cannot be trusted; go on to the next
-            if stop_at_first:
-                return report
-        expected_seq, expected_prev = seq + 1, digest
-    if current is not None:
-        close_stream(current, last_seq, last_hash)
-    for stream, head_seq in sorted(stored_heads.items()):
-        if head_seq > 0:
+    for stream, head_seq in stored_heads.items():
+        if head_seq > 0 and stream not in promises:
             report.breaks.append(Break(stream, 1, f"all {head_seq} events of the stream are missing"))
+    for stream, (seq, _digest, number) in promises.items():
+        report.breaks.append(Break(stream, 1, f"all {seq} events signed in checkpoint {number} are missing"))
     report.breaks.sort(key=lambda b: (b.stream, b.seq))
     return report

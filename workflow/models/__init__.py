@@ -1,4 +1,4 @@
-from .audit import AuditEvent, AuditStreamHead
+from .audit import AuditEvent, AuditStreamHead, Checkpoint
 from .authority import Authority, AuthorityContact, AuthorityInstrument
 from .disclosure import DisclosureOrder, DisclosureState, OrderIdentifier, ScopeItem, VerificationCheck
 from .package import Package, PackageStage, PackageState
@@ -10,6 +10,7 @@ __all__ = [
     "Authority",
     "AuthorityContact",
     "AuthorityInstrument",
+    "Checkpoint",
     "DisclosureOrder",
     "DisclosureState",
     "OrderIdentifier",

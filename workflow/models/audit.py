@@ -56,9 +56,42 @@ class AuditStreamHead(models.Model):
     seq = models.PositiveBigIntegerField(default=0)
     hash = models.CharField(max_length=64)
     updated_at = models.DateTimeField(auto_now=True)
+    # How far the signed checkpoints reach: the next checkpoint takes events after this seq.
+    checkpointed_seq = models.PositiveBigIntegerField(default=0)
 
     class Meta:
         verbose_name = _("audit stream head")
 
     def __str__(self) -> str:
         return f"{self.stream}@{self.seq}"
+
+
+class Checkpoint(models.Model):
+    """A signed statement over every stream head, also written outside the database.
+
+    The events of all streams form one append-only Merkle log (RFC 6962), in checkpoint
+    order: each checkpoint appends the events that arrived since the previous one, stream
+    by stream (``ranges``). ``statement`` is the exact signed text; the witness copy, not
+    this row, is what ``verify_audit`` trusts, since this row is as writable as the events.
+    """
+
+    number = models.PositiveIntegerField(_("number"), unique=True)
+    issued_at = models.DateTimeField(_("issued at"))
+    tree_size = models.PositiveBigIntegerField(_("events covered"))
+    root_hash = models.CharField(_("Merkle root"), max_length=64)
+    heads_root = models.CharField(_("root over stream heads"), max_length=64)
+    streams = models.PositiveIntegerField(_("streams"))
+    ranges = models.JSONField(default=list)  # [[stream, first_seq, last_seq, last_hash], …] in leaf order
+    frontier = models.JSONField(default=list)  # the complete subtrees' roots: the next one costs only new events
+    statement = models.TextField()
+    signature = models.TextField()
+    certificate = models.TextField()  # the signer's, as PEM: certificates are rotated, statements stay
+    witness_name = models.CharField(max_length=200)
+
+    class Meta:
+        verbose_name = _("audit checkpoint")
+        verbose_name_plural = _("audit checkpoints")
+        ordering = ["number"]
+
+    def __str__(self) -> str:
+        return f"checkpoint {self.number} ({self.tree_size} events)"
