@@ -1,5 +1,14 @@
 from .audit import AuditEvent, AuditStreamHead
 from .authority import Authority, AuthorityContact, AuthorityInstrument
+from .customers import (
+    OPEN_REQUEST_STATES,
+    CustomerNotice,
+    DataSubjectRequest,
+    RefusalReason,
+    RequestKind,
+    RequestState,
+    SignInCode,
+)
 from .disclosure import DisclosureOrder, DisclosureState, OrderIdentifier, ScopeItem, VerificationCheck
 from .preservation import PreservationOrder, PreservationState
 
@@ -9,11 +18,18 @@ __all__ = [
     "Authority",
     "AuthorityContact",
     "AuthorityInstrument",
+    "CustomerNotice",
+    "DataSubjectRequest",
+    "OPEN_REQUEST_STATES",
     "DisclosureOrder",
     "DisclosureState",
     "OrderIdentifier",
     "PreservationOrder",
     "PreservationState",
+    "RefusalReason",
+    "RequestKind",
+    "RequestState",
     "ScopeItem",
+    "SignInCode",
     "VerificationCheck",
 ]

@@ -1,0 +1,429 @@
+"""Data-subject requests (DESIGN §1): one function per action, the customer's and the officer's.
+
+Deadlines: one month from submission, extendable once, inside the first month, with a reason
+the customer is told. Store data is changed only through ``workflow.customer_store`` (the data
+map); the portal's record of what was done goes to the request's audit stream, with personal
+values as keyed hashes only.
+"""
+
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from dateutil.relativedelta import relativedelta
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from workflow import audit, customer_store
+from workflow.choices import DataCategory
+from workflow.errors import InvalidInput, NotPermitted, WrongState
+from workflow.models import (
+    OPEN_REQUEST_STATES,
+    DataSubjectRequest,
+    DisclosureOrder,
+    RefusalReason,
+    RequestKind,
+    RequestState,
+)
+from workflow.models.disclosure import OPEN_STATES as OPEN_ORDER_STATES
+
+from .customers import customer_actor, keyed_hash
+from .notices import queue_notice
+from .preservation import held_customer_keys
+from .transitions import lock, run_transition
+
+R = RequestState
+K = RequestKind
+
+
+def one_month_after(day: dt.date) -> dt.date:
+    return day + relativedelta(months=settings.DSR_RESPONSE_MONTHS)
+
+
+# --- What the customer does ---------------------------------------------------------------------
+
+
+def _validate_details(customer_key: str, kind: str, details: Mapping[str, Any]) -> dict[str, Any]:
+    if kind == K.RECTIFICATION:
+        allowed = customer_store.rectifiable_fields(customer_key)
+        corrections = []
+        problems = []
+        for line in details.get("corrections", []):
+            field, value = str(line.get("field", "")), str(line.get("value", "")).strip()
+            if field not in allowed:
+                problems.append(_("“%(field)s” is not a field you can correct here.") % {"field": field})
+            elif not value:
+                problems.append(_("Write the correct value for every field you want changed."))
+            elif len(value) > 300:
+                problems.append(_("A corrected value may have at most 300 characters."))
+            elif value != allowed[field]:
+                corrections.append({"field": field, "value": value})
+        if problems:
+            raise InvalidInput(_("The correction could not be filed."), field_errors={"corrections": problems})
+        if not corrections:
+            raise InvalidInput(_("Change at least one value to file a correction."))
+        return {"corrections": corrections}
+    if kind == K.ERASURE:
+        categories = list(details.get("categories") or customer_store.erasable_categories(customer_key))
+        unknown = [c for c in categories if c not in DataCategory.values]
+        if unknown:
+            raise InvalidInput(_("Unknown data category: %(names)s.") % {"names": ", ".join(unknown)})
+        return {"categories": sorted(set(categories))}
+    return {}
+
+
+def file_request(
+    *, customer_key: str, kind: str, language: str = "fa", details: Mapping[str, Any] | None = None, note: str = ""
+) -> DataSubjectRequest:
+    """A signed-in customer files a request about their own data (the key comes from their session,
+    never from the form: a customer cannot name anyone else)."""
+    actor = customer_actor(customer_key)
+    if kind not in K.values:
+        raise InvalidInput(_("Choose what you are asking for."))
+    if len(note) > 2000:
+        raise InvalidInput(_("The note may have at most 2000 characters."))
+    clean = _validate_details(customer_key, kind, details or {})
+    now = timezone.now()
+    with transaction.atomic():
+        if DataSubjectRequest.objects.filter(customer_key=customer_key, kind=kind, state__in=OPEN_REQUEST_STATES).exists():
+            raise InvalidInput(_("You already have an open request of this kind; it is being handled."))
+        due = one_month_after(timezone.localdate(now))
+        dsr = DataSubjectRequest.objects.create(
+            customer_key=customer_key,
+            kind=kind,
+            language=language if language in ("fa", "en") else "fa",
+            details=clean,
+            customer_note=note.strip(),
+            submitted_at=now,
+            original_due_on=due,
+            due_on=due,
+        )
+        audit.record(
+            "dsr.submitted", actor=actor, obj=dsr, data={"kind": kind, "due_on": due.isoformat(), "customer": customer_key}
+        )
+    if kind == K.MARKETING_OBJECTION:
+        # An objection to marketing takes effect at once: no review (DESIGN §1).
+        return object_to_marketing(dsr)
+    if kind == K.ACCESS:
+        return run_transition(
+            dsr, "start_automatically", actor=None, action="dsr.started", on_commit=_enqueue_access_package
+        )
+    return dsr
+
+
+def object_to_marketing(dsr: DataSubjectRequest) -> DataSubjectRequest:
+    """Switch every marketing-consent flag off in the store, then record the completion."""
+    if dsr.state == R.SUBMITTED:
+        dsr = run_transition(dsr, "start_automatically", actor=None, action="dsr.started")
+    rows = customer_store.marketing_off(dsr.customer_key)
+    outcome = [{"category": DataCategory.MARKETING_CONSENT, "result": "withdrawn", "rows": str(rows)}]
+    return run_transition(
+        dsr,
+        "complete",
+        actor=None,
+        action="dsr.completed",
+        kwargs={"outcome": outcome, "answer": "", "now": timezone.now()},
+        data={"marketing_flags_off": rows},
+        on_commit=_notify_decision,
+    )
+
+
+def requests_of(customer_key: str) -> Any:
+    """The one gate for a customer's own requests: another customer's are never in it."""
+    return DataSubjectRequest.objects.filter(customer_key=customer_key)
+
+
+# --- What the officer does ---------------------------------------------------------------------
+
+
+def _require_handler(actor: Any) -> None:
+    if not (actor is not None and actor.is_active and actor.has_perm("workflow.handle_dsr")):
+        raise NotPermitted(_("Your role does not allow handling customers' requests."))
+
+
+def start(dsr: DataSubjectRequest, *, actor: Any, expected_version: int | None = None) -> DataSubjectRequest:
+    return run_transition(
+        dsr, "start", actor=actor, action="dsr.started", kwargs={"by": actor}, expected_version=expected_version
+    )
+
+
+def extend(
+    dsr: DataSubjectRequest, *, actor: Any, reason: str, expected_version: int | None = None
+) -> DataSubjectRequest:
+    """One extension of one month, decided inside the first month; the customer is told why."""
+    reason = reason.strip()
+    if not reason:
+        raise InvalidInput(_("Write the reason for the extension; the customer will read it."))
+    until = one_month_after(dsr.original_due_on)
+
+    def reset_reminder(locked: DataSubjectRequest) -> None:
+        locked.reminded_on = None
+
+    return run_transition(
+        dsr,
+        "extend",
+        actor=actor,
+        action="dsr.extended",
+        kwargs={"reason": reason, "now": timezone.now(), "until": until},
+        data={"due_on": until.isoformat()},
+        expected_version=expected_version,
+        validate=reset_reminder,
+        on_commit=lambda d: queue_notice(d.customer_key, f"dsr:{d.reference}:extended"),
+    )
+
+
+def reject(
+    dsr: DataSubjectRequest, *, actor: Any, answer: str, expected_version: int | None = None
+) -> DataSubjectRequest:
+    answer = answer.strip()
+    if not answer:
+        raise InvalidInput(_("Write the answer to the customer: why the request is refused."))
+    return run_transition(
+        dsr,
+        "reject",
+        actor=actor,
+        action="dsr.rejected",
+        kwargs={"by": actor, "answer": answer, "now": timezone.now()},
+        expected_version=expected_version,
+        on_commit=_notify_decision,
+    )
+
+
+def apply_rectification(
+    dsr: DataSubjectRequest,
+    *,
+    actor: Any,
+    accepted: Iterable[str],
+    answer: str = "",
+    expected_version: int | None = None,
+) -> DataSubjectRequest:
+    """The officer accepts some corrections; each is applied through the data map.
+
+    Before and after values go to the audit trail as keyed hashes: the trail is append-only and
+    outlives erasure, so it must not hold the personal values themselves, yet a hash proves
+    which value was replaced by which when the values are shown to an auditor.
+    """
+    _require_handler(actor)
+    if dsr.kind != K.RECTIFICATION:
+        raise WrongState(_("This is not a correction request."))
+    if dsr.state != R.IN_PROGRESS:
+        raise WrongState(_("Start handling the request first."))
+    accepted = set(accepted)
+    refused_answer = answer.strip()
+    corrections = dsr.details.get("corrections", [])
+    if any(line["field"] not in accepted for line in corrections) and not refused_answer:
+        raise InvalidInput(_("Tell the customer why a correction was not made."))
+    outcome: list[dict[str, str]] = []
+    changes: list[dict[str, str]] = []
+    for line in corrections:
+        if line["field"] in accepted:
+            before, after = customer_store.rectify(dsr.customer_key, line["field"], line["value"])
+            outcome.append({"field": line["field"], "result": "rectified"})
+            changes.append(
+                {
+                    "field": line["field"],
+                    "before_hmac": keyed_hash("rectification", before),
+                    "after_hmac": keyed_hash("rectification", after),
+                }
+            )
+        else:
+            outcome.append({"field": line["field"], "result": "refused", "reason": "officer"})
+    name = "complete" if all(o["result"] == "rectified" for o in outcome) else "complete_partially"
+
+    def forget_values(locked: DataSubjectRequest) -> None:
+        # The requested values have been applied or refused: the request no longer keeps them.
+        locked.details = {"corrections": [{"field": c["field"]} for c in corrections]}
+
+    return run_transition(
+        dsr,
+        name,
+        actor=actor,
+        action="dsr.rectified",
+        kwargs={"outcome": outcome, "answer": refused_answer, "now": timezone.now()},
+        data={"changes": changes},
+        expected_version=expected_version,
+        validate=forget_values,
+        on_commit=_notify_decision,
+    )
+
+
+# --- Erasure ---------------------------------------------------------------------------------------
+
+
+def erasure_plan(customer_key: str, categories: Sequence[str]) -> list[dict[str, str]]:
+    """Per category: erase, or refuse and why (retention rule, open order). Holds are decided
+    before a plan is made: a held customer's erasure waits whole."""
+    retention: Mapping[str, Mapping[str, Any]] = settings.STORE_RETENTION_RULES
+    needed_by_orders: set[str] = set()
+    for order in DisclosureOrder.objects.filter(
+        state__in=OPEN_ORDER_STATES, scope_items__customer_key=customer_key
+    ).prefetch_related("scope_items"):
+        for item in order.scope_items.all():
+            if item.customer_key == customer_key:
+                needed_by_orders.update(item.categories)
+    plan = []
+    for category in categories:
+        if category in retention:
+            rule = retention[category]
+            plan.append(
+                {
+                    "category": category,
+                    "result": "refused",
+                    "reason": RefusalReason.RETENTION,
+                    "basis": str(rule.get("basis", "")),
+                    "years": str(rule.get("years", "")),
+                }
+            )
+        elif category in needed_by_orders:
+            plan.append({"category": category, "result": "refused", "reason": RefusalReason.OPEN_ORDER})
+        else:
+            plan.append({"category": category, "result": "erase"})
+    return plan
+
+
+def carry_out_erasure(
+    dsr: DataSubjectRequest, *, actor: Any, expected_version: int | None = None
+) -> DataSubjectRequest:
+    """Erase what may be erased; defer the whole request while the customer is under legal hold."""
+    _require_handler(actor)
+    return _erase(dsr, actor=actor, expected_version=expected_version, action="dsr.erased")
+
+
+def _erase(dsr: DataSubjectRequest, *, actor: Any, action: str, expected_version: int | None = None) -> DataSubjectRequest:
+    if dsr.kind != K.ERASURE:
+        raise WrongState(_("This is not an erasure request."))
+    if dsr.state != R.IN_PROGRESS:
+        raise WrongState(_("Start handling the request first."))
+    if dsr.customer_key in held_customer_keys():
+        if dsr.deferred_by_hold_at is not None:
+            return dsr
+        # Nothing is erased; the request waits for the hold to end. The customer is told that a
+        # legal obligation applies, never that a preservation order exists.
+        return run_transition(
+            dsr,
+            "defer_for_hold",
+            actor=actor,
+            action="dsr.erasure_deferred",
+            kwargs={"now": timezone.now()},
+            data={"reason": RefusalReason.LEGAL_HOLD},
+            expected_version=expected_version,
+            on_commit=lambda d: queue_notice(d.customer_key, f"dsr:{d.reference}:deferred"),
+        )
+    plan = erasure_plan(dsr.customer_key, dsr.details.get("categories", []))
+    outcome = []
+    for line in plan:
+        if line["result"] == "erase":
+            rows = customer_store.erase_category(dsr.customer_key, line["category"])
+            outcome.append({"category": line["category"], "result": "erased", "rows": str(rows)})
+        else:
+            outcome.append(line)
+    refused = [line for line in outcome if line["result"] == "refused"]
+    name = "complete_partially" if refused else "complete"
+    return run_transition(
+        dsr,
+        name,
+        actor=actor,
+        action=action,
+        kwargs={"outcome": outcome, "answer": "", "now": timezone.now()},
+        data={
+            "erased": [o["category"] for o in outcome if o["result"] == "erased"],
+            "refused": {o["category"]: o["reason"] for o in refused},
+        },
+        expected_version=expected_version if action == "dsr.erased" else None,
+        on_commit=_notify_decision,
+    )
+
+
+def resume_deferred_erasures(*, today: dt.date | None = None) -> list[str]:
+    """When a legal hold ends, every erasure it deferred is carried out and recorded (beat)."""
+    held = held_customer_keys(today=today)
+    resumed = []
+    waiting = DataSubjectRequest.objects.filter(
+        kind=K.ERASURE, state=R.IN_PROGRESS, deferred_by_hold_at__isnull=False
+    ).exclude(customer_key__in=held)
+    for dsr in waiting:
+        _erase(dsr, actor=None, action="dsr.erasure_resumed")
+        resumed.append(dsr.reference)
+    return resumed
+
+
+# --- Access ------------------------------------------------------------------------------------------
+
+
+def _enqueue_access_package(dsr: DataSubjectRequest) -> None:
+    from workflow.tasks_customers import build_access_package
+
+    build_access_package.delay(dsr.pk)
+
+
+def record_access_package(dsr: DataSubjectRequest, *, package_id: str, package_sha256: str) -> DataSubjectRequest:
+    """The access package is built: the customer may download it."""
+
+    def attach(locked: DataSubjectRequest) -> None:
+        locked.package_id = package_id
+
+    return run_transition(
+        dsr,
+        "complete",
+        actor=None,
+        action="dsr.access_package_ready",
+        kwargs={"outcome": [{"result": "package", "package": package_id}], "answer": "", "now": timezone.now()},
+        data={"package_id": package_id, "sha256": package_sha256},
+        validate=attach,
+        on_commit=_notify_decision,
+    )
+
+
+def record_download(dsr: DataSubjectRequest, *, customer_key: str) -> None:
+    """Every download of personal data is audited."""
+    with transaction.atomic():
+        audit.record(
+            "dsr.package_downloaded", actor=customer_actor(customer_key), obj=lock(dsr), data={"package_id": dsr.package_id}
+        )
+
+
+# --- Deadlines -----------------------------------------------------------------------------------------
+
+
+def remind_due_requests(*, today: dt.date | None = None) -> list[str]:
+    """Remind the desk of requests falling due soon (beat); one reminder per deadline."""
+    from workflow.notify import Message, send
+
+    today = today or timezone.localdate()
+    horizon = today + dt.timedelta(days=settings.DSR_REMINDER_DAYS)
+    due = DataSubjectRequest.objects.filter(state__in=OPEN_REQUEST_STATES, due_on__lte=horizon, reminded_on=None)
+    reminded = []
+    for dsr in due:
+        with transaction.atomic():
+            locked = lock(dsr)
+            if locked.reminded_on is not None:
+                continue
+            locked.reminded_on = today
+            locked.save(update_fields=["reminded_on", "updated_at"])
+            audit.record("dsr.reminder_sent", actor=None, obj=locked, data={"due_on": locked.due_on.isoformat()})
+        reminded.append(dsr.reference)
+    if reminded:
+        recipients = _desk_addresses()
+        if recipients:
+            body = _("These data-subject requests fall due within %(days)d days: %(refs)s") % {
+                "days": settings.DSR_REMINDER_DAYS,
+                "refs": ", ".join(reminded),
+            }
+            for to in recipients:
+                send(Message(channel="email", to=to, subject=_("Requests falling due"), body=body))
+    return reminded
+
+
+def _desk_addresses() -> list[str]:
+    from django.contrib.auth import get_user_model
+
+    users = get_user_model().objects.filter(is_active=True, groups__permissions__codename="handle_dsr")
+    return sorted({u.email for u in users if u.email})
+
+
+def _notify_decision(dsr: DataSubjectRequest) -> None:
+    queue_notice(dsr.customer_key, f"dsr:{dsr.reference}:{dsr.state}")
+
+
