@@ -1,0 +1,81 @@
+"""Retention: expired files are purged and recorded; audit events never; held data never."""
+
+import datetime as dt
+
+import time_machine
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.utils import timezone
+
+from tests.customers_fixtures import fake_store, place_hold  # noqa: F401
+from tests.factories import make_order
+from workflow.models import AuditEvent, DataSubjectRequest, DisclosureOrder, DisclosureState
+from workflow.services import dsr as svc
+from workflow.services.retention import purge_expired_files
+
+S = DisclosureState
+
+
+def with_document(order):
+    name = default_storage.save(f"orders/{order.reference}.pdf", ContentFile(b"%PDF-1.7 scanned order"))
+    DisclosureOrder.objects.filter(pk=order.pk).update(document=name, document_sha256="ab" * 32)
+    return name
+
+
+def years_later(years=6):
+    return time_machine.travel(timezone.now() + dt.timedelta(days=365 * years))
+
+
+def test_an_expired_order_document_is_purged_and_recorded(db, officer, approver):
+    order = make_order(S.CLOSED, officer=officer, approver=approver)
+    name = with_document(order)
+    events_before = AuditEvent.objects.count()
+    assert purge_expired_files().purged == []  # not expired yet
+    with years_later(), self_commit():
+        report = purge_expired_files()
+    assert report.purged == [order.reference]
+    assert DisclosureOrder.objects.get(pk=order.pk).document.name == ""
+    assert not default_storage.exists(name)
+    event = AuditEvent.objects.get(action="retention.document_purged")
+    assert event.data["sha256"] == "ab" * 32
+    # Audit events are never purged: the trail only grew.
+    assert AuditEvent.objects.count() == events_before + 1
+
+
+def test_retention_purge_skips_a_customer_under_legal_hold(db, officer, approver, authority):
+    order = make_order(S.CLOSED, officer=officer, approver=approver)
+    name = with_document(order)
+    place_hold(officer=officer, approver=approver, authority=authority, customer_keys=["store:1"], days=365 * 10)
+    with years_later():
+        report = purge_expired_files()
+    assert report.purged == [] and report.kept_for_hold == [order.reference]
+    assert default_storage.exists(name)
+
+
+def test_an_open_order_keeps_its_document_whatever_its_age(db, officer, approver):
+    order = make_order(S.DELIVERED, officer=officer, approver=approver)
+    name = with_document(order)
+    with years_later(20):
+        assert purge_expired_files().purged == []
+    assert default_storage.exists(name)
+
+
+def test_an_expired_access_package_is_purged(db, fake_store, settings):
+    request = svc.file_request(customer_key="store:1", kind="access")
+    name = default_storage.save("access/x.pdf", ContentFile(b"%PDF"))
+    DataSubjectRequest.objects.filter(pk=request.pk).update(package_file=name, package_id="PKG-1")
+    request = svc.record_access_package(DataSubjectRequest.objects.get(pk=request.pk), package_id="PKG-1",
+                                        package_sha256="cd" * 32)
+    with time_machine.travel(timezone.now() + dt.timedelta(days=settings.PORTAL_RETENTION_DAYS["access_package"] + 1)):
+        with self_commit():
+            assert purge_expired_files().purged == [request.reference]
+    request = DataSubjectRequest.objects.get(pk=request.pk)
+    assert request.package_file == "" and request.package_purged_at is not None
+    assert not default_storage.exists(name)
+
+
+def self_commit():
+    """The file goes on commit of the purge's transaction."""
+    from django.test import TestCase
+
+    return TestCase.captureOnCommitCallbacks(execute=True)
