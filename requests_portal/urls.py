@@ -1,8 +1,14 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from requests_portal.accounts.views import home
+
 urlpatterns = [
+    path("", home, name="home"),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("accounts/", include("requests_portal.accounts.urls")),
+    # Django's own (password change and reset); its login/logout paths are shadowed by ours above.
     path("accounts/", include("django.contrib.auth.urls")),
+    path("officer/", include("requests_portal.officer.urls")),
 ]

@@ -161,3 +161,19 @@ def make_order(
     order = svc.close(order, actor=officer, outcome=Outcome.FULFILLED)
     assert state == S.CLOSED, f"unknown state {state}"
     return order
+
+
+def sign_in_staff(client: Any, user: User) -> None:
+    """Sign ``user`` in on the test ``client`` with both factors passed (password and TOTP), as
+    the staff sign-in leaves a session; staff pages refuse a session without the second."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+
+    from requests_portal.accounts.totp import device_of, ensure_totp_device
+
+    ensure_totp_device(user)
+    device = device_of(user)
+    assert device is not None
+    client.force_login(user)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()

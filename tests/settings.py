@@ -17,3 +17,7 @@ STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.Static
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not :memory:, so that a real Celery worker process can share the test database.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test_portal.sqlite3")}
+
+# Django's test client signs in without a request, which django-axes refuses; the lockout tests
+# (tests/requests_portal/test_accounts.py) switch it back on with the settings fixture.
+AXES_ENABLED = False

@@ -1,0 +1,66 @@
+"""The gate every staff page passes: signed in, second factor verified, role allowed.
+
+A session that passed only the password is sent to the code step, never shown a staff page;
+a signed-in user whose role is not allowed gets 403.
+"""
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+
+from requests_portal.roles import STAFF_ROLES
+
+View = Callable[..., HttpResponse]
+
+
+def staff_refusal(request: HttpRequest, roles: tuple[str, ...]) -> HttpResponse | None:
+    """None when the request may go on; otherwise the response that refuses it."""
+    user = request.user
+    if not user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    if not user.is_active:
+        raise PermissionDenied
+    role = getattr(user, "role", None)
+    if role not in STAFF_ROLES:
+        raise PermissionDenied
+    # OTPMiddleware gives the user is_verified(): true only after the TOTP step in this session.
+    if not user.is_verified():  # type: ignore[union-attr]
+        return redirect(f"{reverse('accounts:verify')}?{urlencode({'next': request.get_full_path()})}")
+    if roles and role not in roles:
+        raise PermissionDenied
+    return None
+
+
+def staff_required(*roles: str) -> Callable[[View], View]:
+    """``@staff_required(Role.LEGAL_OFFICER, Role.APPROVER)``; no roles means any staff role."""
+
+    def decorate(view: View) -> View:
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            refusal = staff_refusal(request, roles)
+            if refusal is not None:
+                return refusal
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorate
+
+
+class StaffRequiredMixin:
+    """The class-based form of ``staff_required``: set ``staff_roles`` on the view."""
+
+    staff_roles: tuple[str, ...] = ()
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        refusal = staff_refusal(request, tuple(self.staff_roles))
+        if refusal is not None:
+            return refusal
+        return super().dispatch(request, *args, **kwargs)  # type: ignore[misc]

@@ -1,0 +1,80 @@
+"""Template filters for dates and digits as the reader's language shows them.
+
+Persian pages show Jalali dates and Persian digits; English pages show Gregorian dates.
+The conversions themselves live in ``workflow.calendar`` (one implementation for the product).
+"""
+
+import datetime as dt
+from typing import Any
+
+from django import template
+from django.utils import timezone
+from django.utils.translation import get_language
+
+from workflow.calendar import jalali as to_jalali
+from workflow.calendar import persian_digits as to_persian_digits
+
+register = template.Library()
+
+
+def _persian() -> bool:
+    return (get_language() or "").startswith("fa")
+
+
+@register.filter
+def pdigits(value: Any) -> str:
+    """Persian digits on a Persian page; the value unchanged otherwise."""
+    if value is None:
+        return ""
+    return to_persian_digits(value) if _persian() else str(value)
+
+
+@register.filter
+def jalali(value: dt.date | dt.datetime | None, style: str = "") -> str:
+    """Always Jalali: ``1403/12/30``, or with ``"month"`` ``30 اسفند 1403``."""
+    if not value:
+        return ""
+    if isinstance(value, dt.datetime):
+        value = timezone.localtime(value) if timezone.is_aware(value) else value
+    return to_jalali(value, digits="fa" if _persian() else "en", with_month_name=style == "month")
+
+
+@register.filter
+def localdate(value: dt.date | dt.datetime | None, style: str = "") -> str:
+    """The reader's calendar: Jalali in Persian, ISO Gregorian in English."""
+    if not value:
+        return ""
+    if isinstance(value, dt.datetime):
+        value = timezone.localtime(value) if timezone.is_aware(value) else value
+    if _persian():
+        return jalali(value, style)
+    day = value.date() if isinstance(value, dt.datetime) else value
+    return day.strftime("%-d %b %Y") if style == "month" else day.isoformat()
+
+
+@register.filter
+def localdatetime(value: dt.datetime | None) -> str:
+    """Date and time (HH:MM, local time zone) in the reader's calendar and digits."""
+    if not value:
+        return ""
+    moment = timezone.localtime(value) if timezone.is_aware(value) else value
+    return f"{localdate(moment)} {pdigits(moment.strftime('%H:%M'))}"
+
+
+@register.filter
+def days_until(value: dt.date | None) -> int | None:
+    if not value:
+        return None
+    return (value - timezone.localdate()).days
+
+
+@register.simple_tag
+def today_local(style: str = "month") -> str:
+    return localdate(timezone.localdate(), style)
+
+
+@register.filter
+def role_label(role: str | None) -> str:
+    from requests_portal.roles import Role
+
+    return str(Role(role).label) if role in Role.values else ""
