@@ -11,4 +11,6 @@ urlpatterns = [
     # Django's own (password change and reset); its login/logout paths are shadowed by ours above.
     path("accounts/", include("django.contrib.auth.urls")),
     path("officer/", include("requests_portal.officer.urls")),
+    path("officer/dsr/", include("requests_portal.officer_dsr.urls")),
+    path("me/", include("requests_portal.customer.urls")),
 ]

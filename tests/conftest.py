@@ -12,6 +12,9 @@ from django.db.models.signals import post_migrate
 
 from tests.factories import AuthorityFactory, UserFactory
 
+# The customer side's fixtures (in-memory store, eager Celery): fake_store, eager_celery, run_on_commit.
+pytest_plugins = ["tests.customers_fixtures"]
+
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 

@@ -35,8 +35,16 @@ class FakeStore:
             email=email,
             mobile=mobile,
             fields={"identity.full_name": name, "address.postal_code": "1411713111"},
-            categories={"identity": 1, "contact": 1, "address": 2, "order": 3, "invoice": 3, "review": 2,
-                        "network_activity": 10, "marketing_consent": 1},
+            categories={
+                "identity": 1,
+                "contact": 1,
+                "address": 2,
+                "order": 3,
+                "invoice": 3,
+                "review": 2,
+                "network_activity": 10,
+                "marketing_consent": 1,
+            },
         )
         return self.customers[key]
 
@@ -80,8 +88,15 @@ def fake_store(monkeypatch: pytest.MonkeyPatch) -> FakeStore:
     store = FakeStore()
     store.add("store:1", email="maryam@example.ir", mobile="+989121234567")
     store.add("store:2", email="reza@example.ir", mobile="+989351112233", name="رضا احمدی")
-    for name in ("find_customer", "contacts", "rectifiable_fields", "rectify", "erase_category", "marketing_off",
-                 "erasable_categories"):
+    for name in (
+        "find_customer",
+        "contacts",
+        "rectifiable_fields",
+        "rectify",
+        "erase_category",
+        "marketing_off",
+        "erasable_categories",
+    ):
         monkeypatch.setattr(customer_store, name, getattr(store, name))
     return store
 
@@ -108,7 +123,9 @@ def run_on_commit(django_capture_on_commit_callbacks: Any, eager_celery: None) -
     return lambda: django_capture_on_commit_callbacks(execute=True)
 
 
-def place_hold(*, officer: Any, approver: Any, authority: Any, customer_keys: list[str], days: int = 90) -> Any:
+def place_hold(
+    *, officer: Any, approver: Any, authority: Any, customer_keys: list[str], days: int = 90
+) -> Any:
     """A preservation order holding ``customer_keys``, placed through the real services."""
     import datetime as dt
 

@@ -7,7 +7,6 @@ import time_machine
 from django.core import mail
 from django.utils import timezone
 
-from tests.customers_fixtures import eager_celery, fake_store, run_on_commit  # noqa: F401
 from tests.factories import make_order
 from workflow.errors import ConditionsUnmet, InvalidInput, NotPermitted
 from workflow.models import AuditEvent, CustomerNotice, DataSubjectRequest, DisclosureState, RequestState
@@ -67,10 +66,14 @@ def test_an_officer_applies_a_correction_and_the_audit_trail_keeps_only_hashes(d
 
 
 def test_a_refused_correction_needs_an_answer_to_the_customer(db, fake_store, officer):
-    request = svc.start(file("rectification", corrections=[{"field": "identity.full_name", "value": "X"}]), actor=officer)
+    request = svc.start(
+        file("rectification", corrections=[{"field": "identity.full_name", "value": "X"}]), actor=officer
+    )
     with pytest.raises(InvalidInput, match="why a correction was not made"):
         svc.apply_rectification(request, actor=officer, accepted=[])
-    request = svc.apply_rectification(request, actor=officer, accepted=[], answer="The name matches your ID card.")
+    request = svc.apply_rectification(
+        request, actor=officer, accepted=[], answer="The name matches your ID card."
+    )
     assert request.state == R.PARTIALLY_COMPLETED
     assert fake_store.rectified == []
 
@@ -82,7 +85,9 @@ def test_someone_without_the_role_cannot_handle_a_request(db, fake_store, audito
     assert AuditEvent.objects.filter(action="dsr.started.refused").exists()
 
 
-def test_an_erasure_spares_invoices_and_data_an_open_order_needs_citing_each_reason(db, fake_store, officer, approver):
+def test_an_erasure_spares_invoices_and_data_an_open_order_needs_citing_each_reason(
+    db, fake_store, officer, approver
+):
     make_order(DisclosureState.RELEASED, officer=officer, approver=approver)  # scopes store:1 identity+order
     request = svc.start(file("erasure"), actor=officer)
     request = svc.carry_out_erasure(request, actor=officer)
@@ -115,7 +120,10 @@ def test_a_request_can_be_extended_once_inside_the_first_month_with_a_reason(db,
 
 def test_an_extension_after_the_first_month_is_refused(db, fake_store, officer):
     request = svc.start(file("erasure"), actor=officer)
-    with time_machine.travel(timezone.now() + dt.timedelta(days=40)), pytest.raises(ConditionsUnmet) as refused:
+    with (
+        time_machine.travel(timezone.now() + dt.timedelta(days=40)),
+        pytest.raises(ConditionsUnmet) as refused,
+    ):
         svc.extend(request, actor=officer, reason="Late")
     assert "first month" in str(refused.value)
 
@@ -137,4 +145,5 @@ def test_a_rejection_tells_the_customer_why(db, fake_store, officer):
     with pytest.raises(InvalidInput):
         svc.reject(request, actor=officer, answer="")
     request = svc.reject(request, actor=officer, answer="We could not confirm the account.")
-    assert request.state == R.REJECTED and request.answer.startswith("We could not")
+    assert request.state == R.REJECTED
+    assert request.answer.startswith("We could not")

@@ -7,11 +7,16 @@ import time_machine
 from django.core import mail
 from django.utils import timezone
 
-from tests.customers_fixtures import eager_celery, fake_store, run_on_commit, sms_codes  # noqa: F401
+from tests.customers_fixtures import sms_codes
 from workflow.errors import InvalidInput
 from workflow.models import AuditEvent, SignInCode
 from workflow.notify.sms import LocmemSms
-from workflow.services.customers import CodeRefused, TooManyRequests, request_sign_in_code, verify_sign_in_code
+from workflow.services.customers import (
+    CodeRefused,
+    TooManyRequests,
+    request_sign_in_code,
+    verify_sign_in_code,
+)
 
 IP = "203.0.113.7"
 
@@ -39,7 +44,8 @@ def test_a_code_sent_by_email_goes_to_the_registered_address_only(db, fake_store
 def test_an_unregistered_identifier_gets_the_same_answer_and_no_message(db, fake_store, run_on_commit):
     known = sign_in_code_for("09121234567", run_on_commit)
     unknown = sign_in_code_for("09129999999", run_on_commit)
-    assert type(known) is type(unknown) and known.channel == unknown.channel == "sms"
+    assert type(known) is type(unknown)
+    assert known.channel == unknown.channel == "sms"
     assert len(LocmemSms.outbox) == 1  # only the registered customer got a message
     # Both wrote a code row, so rate limits and timing treat them alike.
     assert SignInCode.objects.count() == 2
@@ -58,7 +64,10 @@ def test_a_code_cannot_be_used_twice(db, fake_store, run_on_commit):
 def test_an_expired_code_is_refused(db, fake_store, run_on_commit):
     pending = sign_in_code_for("09121234567", run_on_commit)
     [code] = sms_codes()
-    with time_machine.travel(timezone.now() + dt.timedelta(minutes=11)), pytest.raises(CodeRefused, match="expired"):
+    with (
+        time_machine.travel(timezone.now() + dt.timedelta(minutes=11)),
+        pytest.raises(CodeRefused, match="expired"),
+    ):
         verify_sign_in_code(pending, code, ip=IP)
 
 
@@ -117,5 +126,7 @@ def test_the_audit_trail_never_holds_the_identifier_or_the_code(db, fake_store, 
     [code] = sms_codes()
     verify_sign_in_code(pending, code, ip=IP)
     trail = " ".join(AuditEvent.objects.values_list("data_json", flat=True))
-    assert "9121234567" not in trail and code not in trail and IP not in trail
+    assert "9121234567" not in trail
+    assert code not in trail
+    assert IP not in trail
     assert AuditEvent.objects.filter(action="customer.signed_in", actor="customer:store:1").exists()

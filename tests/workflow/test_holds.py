@@ -6,7 +6,7 @@ import time_machine
 from django.core import mail
 from django.utils import timezone
 
-from tests.customers_fixtures import eager_celery, fake_store, place_hold, run_on_commit  # noqa: F401
+from tests.customers_fixtures import place_hold
 from workflow.models import AuditEvent, DataSubjectRequest, RequestState
 from workflow.services import dsr as svc
 from workflow.services import preservation
@@ -18,17 +18,22 @@ def erasure_in_progress(officer):
     return svc.start(svc.file_request(customer_key="store:1", kind="erasure"), actor=officer)
 
 
-def test_an_erasure_under_hold_is_deferred_and_nothing_is_erased(db, fake_store, officer, approver, authority,
-                                                                 run_on_commit):
+def test_an_erasure_under_hold_is_deferred_and_nothing_is_erased(
+    db, fake_store, officer, approver, authority, run_on_commit
+):
     place_hold(officer=officer, approver=approver, authority=authority, customer_keys=["store:1"])
     with run_on_commit():
         request = svc.carry_out_erasure(erasure_in_progress(officer), actor=officer)
-    assert request.state == R.IN_PROGRESS and request.deferred_by_hold_at is not None
+    assert request.state == R.IN_PROGRESS
+    assert request.deferred_by_hold_at is not None
     assert fake_store.erased == []
-    assert AuditEvent.objects.filter(action="dsr.erasure_deferred", object_ref=f"datasubjectrequest:{request.reference}").exists()
+    assert AuditEvent.objects.filter(
+        action="dsr.erasure_deferred", object_ref=f"datasubjectrequest:{request.reference}"
+    ).exists()
     # The customer is told a legal obligation applies, never that a preservation order exists.
     body = mail.outbox[-1].body
-    assert "legal obligation" in body and "preserv" not in body.lower()
+    assert "legal obligation" in body
+    assert "preserv" not in body.lower()
 
 
 def test_a_deferred_erasure_resumes_when_the_hold_is_released(db, fake_store, officer, approver, authority):

@@ -6,7 +6,6 @@ import time_machine
 from django.core import mail
 from django.utils import timezone
 
-from tests.customers_fixtures import eager_celery, fake_store, run_on_commit  # noqa: F401
 from tests.factories import make_order
 from workflow.choices import NoticeRule
 from workflow.ledger import ledger_for
@@ -31,7 +30,8 @@ def test_a_released_order_appears_with_authority_date_instrument_and_categories(
     order = make_order(S.DELIVERED, officer=officer, approver=approver)
     [entry] = ledger_for("store:1")
     assert entry.order_reference == order.reference
-    assert entry.authority_en == order.authority.name_en and entry.authority_fa == order.authority.name_fa
+    assert entry.authority_en == order.authority.name_en
+    assert entry.authority_fa == order.authority.name_fa
     assert entry.instrument_label == "Court order"
     assert entry.disclosed_on == timezone.localdate(order.released_at)
     assert set(entry.categories) == {"identity", "order"}
@@ -58,7 +58,9 @@ def test_customer_never_sees_an_embargoed_disclosure_until_its_date(db, officer,
 
 
 def test_an_order_withheld_until_lifted_appears_once_lifted(db, officer, approver):
-    order = make_order(S.CLOSED, officer=officer, approver=approver, notice_rule=NoticeRule.WITHHOLD_UNTIL_LIFTED)
+    order = make_order(
+        S.CLOSED, officer=officer, approver=approver, notice_rule=NoticeRule.WITHHOLD_UNTIL_LIFTED
+    )
     with time_machine.travel(timezone.now() + dt.timedelta(days=3650)):
         assert ledger_for("store:1") == []
     disclosure.lift_non_disclosure(order, actor=officer)
@@ -71,18 +73,23 @@ def test_the_customer_is_notified_only_after_the_embargo_ends_and_only_once(
     order = embargoed(officer, approver, days=10)
     with run_on_commit():
         assert notify_visible_disclosures() == 0
-    assert mail.outbox == [] and not CustomerNotice.objects.exists()
+    assert mail.outbox == []
+    assert not CustomerNotice.objects.exists()
     assert not AuditEvent.objects.filter(action="order.customer_notified").exists()
     with time_machine.travel(timezone.now() + dt.timedelta(days=11)), run_on_commit():
         assert notify_visible_disclosures() == 1
         assert notify_visible_disclosures() == 0
     assert [m.to for m in mail.outbox] == [["maryam@example.ir"]]
     assert order.reference not in mail.outbox[0].body  # the message says "sign in", not what
-    assert AuditEvent.objects.filter(action="order.customer_notified", object_ref=f"disclosureorder:{order.reference}").exists()
+    assert AuditEvent.objects.filter(
+        action="order.customer_notified", object_ref=f"disclosureorder:{order.reference}"
+    ).exists()
 
 
 def test_a_lift_by_an_officer_leads_to_a_notice(db, fake_store, officer, approver, run_on_commit):
-    order = make_order(S.RELEASED, officer=officer, approver=approver, notice_rule=NoticeRule.WITHHOLD_UNTIL_LIFTED)
+    order = make_order(
+        S.RELEASED, officer=officer, approver=approver, notice_rule=NoticeRule.WITHHOLD_UNTIL_LIFTED
+    )
     with run_on_commit():
         assert notify_visible_disclosures() == 0
         disclosure.lift_non_disclosure(order, actor=officer)

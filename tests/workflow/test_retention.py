@@ -7,7 +7,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.utils import timezone
 
-from tests.customers_fixtures import fake_store, place_hold  # noqa: F401
+from tests.customers_fixtures import place_hold
 from tests.factories import make_order
 from workflow.models import AuditEvent, DataSubjectRequest, DisclosureOrder, DisclosureState
 from workflow.services import dsr as svc
@@ -45,10 +45,13 @@ def test_an_expired_order_document_is_purged_and_recorded(db, officer, approver)
 def test_retention_purge_skips_a_customer_under_legal_hold(db, officer, approver, authority):
     order = make_order(S.CLOSED, officer=officer, approver=approver)
     name = with_document(order)
-    place_hold(officer=officer, approver=approver, authority=authority, customer_keys=["store:1"], days=365 * 10)
+    place_hold(
+        officer=officer, approver=approver, authority=authority, customer_keys=["store:1"], days=365 * 10
+    )
     with years_later():
         report = purge_expired_files()
-    assert report.purged == [] and report.kept_for_hold == [order.reference]
+    assert report.purged == []
+    assert report.kept_for_hold == [order.reference]
     assert default_storage.exists(name)
 
 
@@ -64,13 +67,19 @@ def test_an_expired_access_package_is_purged(db, fake_store, settings):
     request = svc.file_request(customer_key="store:1", kind="access")
     name = default_storage.save("access/x.pdf", ContentFile(b"%PDF"))
     DataSubjectRequest.objects.filter(pk=request.pk).update(package_file=name, package_id="PKG-1")
-    request = svc.record_access_package(DataSubjectRequest.objects.get(pk=request.pk), package_id="PKG-1",
-                                        package_sha256="cd" * 32)
-    with time_machine.travel(timezone.now() + dt.timedelta(days=settings.PORTAL_RETENTION_DAYS["access_package"] + 1)):
-        with self_commit():
-            assert purge_expired_files().purged == [request.reference]
+    request = svc.record_access_package(
+        DataSubjectRequest.objects.get(pk=request.pk), package_id="PKG-1", package_sha256="cd" * 32
+    )
+    with (
+        time_machine.travel(
+            timezone.now() + dt.timedelta(days=settings.PORTAL_RETENTION_DAYS["access_package"] + 1)
+        ),
+        self_commit(),
+    ):
+        assert purge_expired_files().purged == [request.reference]
     request = DataSubjectRequest.objects.get(pk=request.pk)
-    assert request.package_file == "" and request.package_purged_at is not None
+    assert request.package_file == ""
+    assert request.package_purged_at is not None
     assert not default_storage.exists(name)
 
 

@@ -75,7 +75,9 @@ class DataSubjectRequest(models.Model):
     reference = models.CharField(_("reference"), max_length=20, unique=True, editable=False)
     customer_key = models.CharField(_("customer"), max_length=120, db_index=True)
     kind = models.CharField(_("kind"), max_length=30, choices=RequestKind.choices)
-    language = models.CharField(_("language"), max_length=2, choices=Language.choices, default=Language.PERSIAN)
+    language = models.CharField(
+        _("language"), max_length=2, choices=Language.choices, default=Language.PERSIAN
+    )
     # Rectification: [{"field": "<category>.<field>", "value": "<new value>"}]; erasure: categories.
     # Personal data the customer typed stays here (not in the audit trail) and is cleared once applied.
     details = models.JSONField(_("what is asked"), default=dict, blank=True)
@@ -117,7 +119,9 @@ class DataSubjectRequest(models.Model):
             ("handle_dsr", "Can handle customers' data-subject requests"),
         ]
         constraints = [
-            models.CheckConstraint(condition=Q(due_on__gte=models.F("original_due_on")), name="dsr_due_not_earlier"),
+            models.CheckConstraint(
+                condition=Q(due_on__gte=models.F("original_due_on")), name="dsr_due_not_earlier"
+            ),
         ]
 
     def __str__(self) -> str:

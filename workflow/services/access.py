@@ -32,6 +32,8 @@ def build_access_package(dsr_id: int) -> str:
     digest = hashlib.sha256(pdf).hexdigest()
     name = default_storage.save(f"access/{dsr.reference}/{package_id}.pdf", ContentFile(pdf))
     with transaction.atomic():
-        DataSubjectRequest.objects.filter(pk=dsr.pk, package_file="").update(package_file=name, package_sha256=digest)
+        DataSubjectRequest.objects.filter(pk=dsr.pk, package_file="").update(
+            package_file=name, package_sha256=digest
+        )
         record_access_package(dsr, package_id=package_id, package_sha256=digest)
     return package_id

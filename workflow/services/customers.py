@@ -74,7 +74,8 @@ def _window_count(**filters: object) -> int:
 def _check_rate_limits(identifier_hmac: str, ip_hmac: str, now: dt.datetime) -> None:
     limits = settings.CUSTOMER_SIGN_IN
     per_identifier = _window_count(
-        identifier_hmac=identifier_hmac, created_at__gte=now - dt.timedelta(minutes=limits["identifier_window_minutes"])
+        identifier_hmac=identifier_hmac,
+        created_at__gte=now - dt.timedelta(minutes=limits["identifier_window_minutes"]),
     )
     if per_identifier >= limits["codes_per_identifier"]:
         minutes = limits["identifier_window_minutes"]
@@ -86,7 +87,9 @@ def _check_rate_limits(identifier_hmac: str, ip_hmac: str, now: dt.datetime) -> 
             )
             % {"minutes": minutes}
         )
-    per_ip = _window_count(ip_hmac=ip_hmac, created_at__gte=now - dt.timedelta(minutes=limits["ip_window_minutes"]))
+    per_ip = _window_count(
+        ip_hmac=ip_hmac, created_at__gte=now - dt.timedelta(minutes=limits["ip_window_minutes"])
+    )
     if per_ip >= limits["codes_per_ip"]:
         raise TooManyRequests(_("Too many codes were requested from your network. Try again later."))
 
@@ -102,14 +105,21 @@ def request_sign_in_code(identifier: str, *, ip: str) -> PendingSignIn:
             _check_rate_limits(identifier_hmac, ip_hmac, now)
     except TooManyRequests as err:
         audit.record_refusal(
-            "customer.code_refused", actor=None, obj=None, reason=err.message, code=err.code, attempted=identifier_hmac
+            "customer.code_refused",
+            actor=None,
+            obj=None,
+            reason=err.message,
+            code=err.code,
+            attempted=identifier_hmac,
         )
         raise
     customer_key = customer_store.find_customer(kind, value) or ""
     code = f"{secrets.randbelow(10**6):06d}"
     with transaction.atomic():
         # A new code supersedes the earlier ones: only the latest may be used.
-        SignInCode.objects.filter(identifier_hmac=identifier_hmac, used_at=None, burned_at=None).update(burned_at=now)
+        SignInCode.objects.filter(identifier_hmac=identifier_hmac, used_at=None, burned_at=None).update(
+            burned_at=now
+        )
         row = SignInCode.objects.create(
             identifier_hmac=identifier_hmac,
             ip_hmac=ip_hmac,
@@ -185,7 +195,9 @@ def verify_sign_in_code(pending: PendingSignIn, code: str, *, ip: str) -> str:
             refusal = CodeRefused(_("This code has expired. Request a new code."))
         else:
             row.attempts += 1
-            matches = bool(row.customer_key) and hmac.compare_digest(row.code_hash, keyed_hash("sign-in-code", code))
+            matches = bool(row.customer_key) and hmac.compare_digest(
+                row.code_hash, keyed_hash("sign-in-code", code)
+            )
             if matches:
                 row.used_at = now
                 customer_key = row.customer_key

@@ -6,11 +6,11 @@ map); the portal's record of what was done goes to the request's audit stream, w
 values as keyed hashes only.
 """
 
+import calendar
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from dateutil.relativedelta import relativedelta
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -39,7 +39,10 @@ K = RequestKind
 
 
 def one_month_after(day: dt.date) -> dt.date:
-    return day + relativedelta(months=settings.DSR_RESPONSE_MONTHS)
+    """The same day of the month ``DSR_RESPONSE_MONTHS`` later (the month's last day if it has none)."""
+    months = day.month - 1 + settings.DSR_RESPONSE_MONTHS
+    year, month = day.year + months // 12, months % 12 + 1
+    return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
 # --- What the customer does ---------------------------------------------------------------------
@@ -61,7 +64,9 @@ def _validate_details(customer_key: str, kind: str, details: Mapping[str, Any]) 
             elif value != allowed[field]:
                 corrections.append({"field": field, "value": value})
         if problems:
-            raise InvalidInput(_("The correction could not be filed."), field_errors={"corrections": problems})
+            raise InvalidInput(
+                _("The correction could not be filed."), field_errors={"corrections": problems}
+            )
         if not corrections:
             raise InvalidInput(_("Change at least one value to file a correction."))
         return {"corrections": corrections}
@@ -75,7 +80,12 @@ def _validate_details(customer_key: str, kind: str, details: Mapping[str, Any]) 
 
 
 def file_request(
-    *, customer_key: str, kind: str, language: str = "fa", details: Mapping[str, Any] | None = None, note: str = ""
+    *,
+    customer_key: str,
+    kind: str,
+    language: str = "fa",
+    details: Mapping[str, Any] | None = None,
+    note: str = "",
 ) -> DataSubjectRequest:
     """A signed-in customer files a request about their own data (the key comes from their session,
     never from the form: a customer cannot name anyone else)."""
@@ -87,7 +97,9 @@ def file_request(
     clean = _validate_details(customer_key, kind, details or {})
     now = timezone.now()
     with transaction.atomic():
-        if DataSubjectRequest.objects.filter(customer_key=customer_key, kind=kind, state__in=OPEN_REQUEST_STATES).exists():
+        if DataSubjectRequest.objects.filter(
+            customer_key=customer_key, kind=kind, state__in=OPEN_REQUEST_STATES
+        ).exists():
             raise InvalidInput(_("You already have an open request of this kind; it is being handled."))
         due = one_month_after(timezone.localdate(now))
         dsr = DataSubjectRequest.objects.create(
@@ -101,7 +113,10 @@ def file_request(
             due_on=due,
         )
         audit.record(
-            "dsr.submitted", actor=actor, obj=dsr, data={"kind": kind, "due_on": due.isoformat(), "customer": customer_key}
+            "dsr.submitted",
+            actor=actor,
+            obj=dsr,
+            data={"kind": kind, "due_on": due.isoformat(), "customer": customer_key},
         )
     if kind == K.MARKETING_OBJECTION:
         # An objection to marketing takes effect at once: no review (DESIGN §1).
@@ -145,7 +160,12 @@ def _require_handler(actor: Any) -> None:
 
 def start(dsr: DataSubjectRequest, *, actor: Any, expected_version: int | None = None) -> DataSubjectRequest:
     return run_transition(
-        dsr, "start", actor=actor, action="dsr.started", kwargs={"by": actor}, expected_version=expected_version
+        dsr,
+        "start",
+        actor=actor,
+        action="dsr.started",
+        kwargs={"by": actor},
+        expected_version=expected_version,
     )
 
 
@@ -170,7 +190,7 @@ def extend(
         data={"due_on": until.isoformat()},
         expected_version=expected_version,
         validate=reset_reminder,
-        on_commit=lambda d: queue_notice(d.customer_key, f"dsr:{d.reference}:extended"),
+        on_commit=_notify_event("extended"),
     )
 
 
@@ -291,7 +311,9 @@ def carry_out_erasure(
     return _erase(dsr, actor=actor, expected_version=expected_version, action="dsr.erased")
 
 
-def _erase(dsr: DataSubjectRequest, *, actor: Any, action: str, expected_version: int | None = None) -> DataSubjectRequest:
+def _erase(
+    dsr: DataSubjectRequest, *, actor: Any, action: str, expected_version: int | None = None
+) -> DataSubjectRequest:
     if dsr.kind != K.ERASURE:
         raise WrongState(_("This is not an erasure request."))
     if dsr.state != R.IN_PROGRESS:
@@ -309,7 +331,7 @@ def _erase(dsr: DataSubjectRequest, *, actor: Any, action: str, expected_version
             kwargs={"now": timezone.now()},
             data={"reason": RefusalReason.LEGAL_HOLD},
             expected_version=expected_version,
-            on_commit=lambda d: queue_notice(d.customer_key, f"dsr:{d.reference}:deferred"),
+            on_commit=_notify_event("deferred"),
         )
     plan = erasure_plan(dsr.customer_key, dsr.details.get("categories", []))
     outcome = []
@@ -358,7 +380,9 @@ def _enqueue_access_package(dsr: DataSubjectRequest) -> None:
     build_access_package.delay(dsr.pk)
 
 
-def record_access_package(dsr: DataSubjectRequest, *, package_id: str, package_sha256: str) -> DataSubjectRequest:
+def record_access_package(
+    dsr: DataSubjectRequest, *, package_id: str, package_sha256: str
+) -> DataSubjectRequest:
     """The access package is built: the customer may download it."""
 
     def attach(locked: DataSubjectRequest) -> None:
@@ -369,7 +393,11 @@ def record_access_package(dsr: DataSubjectRequest, *, package_id: str, package_s
         "complete",
         actor=None,
         action="dsr.access_package_ready",
-        kwargs={"outcome": [{"result": "package", "package": package_id}], "answer": "", "now": timezone.now()},
+        kwargs={
+            "outcome": [{"result": "package", "package": package_id}],
+            "answer": "",
+            "now": timezone.now(),
+        },
         data={"package_id": package_id, "sha256": package_sha256},
         validate=attach,
         on_commit=_notify_decision,
@@ -380,7 +408,10 @@ def record_download(dsr: DataSubjectRequest, *, customer_key: str) -> None:
     """Every download of personal data is audited."""
     with transaction.atomic():
         audit.record(
-            "dsr.package_downloaded", actor=customer_actor(customer_key), obj=lock(dsr), data={"package_id": dsr.package_id}
+            "dsr.package_downloaded",
+            actor=customer_actor(customer_key),
+            obj=lock(dsr),
+            data={"package_id": dsr.package_id},
         )
 
 
@@ -393,7 +424,9 @@ def remind_due_requests(*, today: dt.date | None = None) -> list[str]:
 
     today = today or timezone.localdate()
     horizon = today + dt.timedelta(days=settings.DSR_REMINDER_DAYS)
-    due = DataSubjectRequest.objects.filter(state__in=OPEN_REQUEST_STATES, due_on__lte=horizon, reminded_on=None)
+    due = DataSubjectRequest.objects.filter(
+        state__in=OPEN_REQUEST_STATES, due_on__lte=horizon, reminded_on=None
+    )
     reminded = []
     for dsr in due:
         with transaction.atomic():
@@ -402,7 +435,9 @@ def remind_due_requests(*, today: dt.date | None = None) -> list[str]:
                 continue
             locked.reminded_on = today
             locked.save(update_fields=["reminded_on", "updated_at"])
-            audit.record("dsr.reminder_sent", actor=None, obj=locked, data={"due_on": locked.due_on.isoformat()})
+            audit.record(
+                "dsr.reminder_sent", actor=None, obj=locked, data={"due_on": locked.due_on.isoformat()}
+            )
         reminded.append(dsr.reference)
     if reminded:
         recipients = _desk_addresses()
@@ -427,3 +462,8 @@ def _notify_decision(dsr: DataSubjectRequest) -> None:
     queue_notice(dsr.customer_key, f"dsr:{dsr.reference}:{dsr.state}")
 
 
+def _notify_event(event: str) -> Callable[[DataSubjectRequest], None]:
+    def notify(dsr: DataSubjectRequest) -> None:
+        queue_notice(dsr.customer_key, f"dsr:{dsr.reference}:{event}")
+
+    return notify

@@ -36,14 +36,18 @@ def notify_visible_disclosures(*, today: dt.date | None = None) -> int:
     embargoed order goes out only after its date has passed or it was lifted.
     """
     queued = 0
-    known = set(CustomerNotice.objects.filter(topic__startswith="disclosure:").values_list("customer_key", "topic"))
+    known = set(
+        CustomerNotice.objects.filter(topic__startswith="disclosure:").values_list("customer_key", "topic")
+    )
     for order, customer_key in newly_visible(today=today):
         topic = f"disclosure:{order.reference}"
         if (customer_key, topic) in known:
             continue
         with transaction.atomic():
             if queue_notice(customer_key, topic) is not None:
-                audit.record("order.customer_notified", actor=None, obj=order, data={"customer": customer_key})
+                audit.record(
+                    "order.customer_notified", actor=None, obj=order, data={"customer": customer_key}
+                )
                 queued += 1
     return queued
 
@@ -75,7 +79,8 @@ def render_notice(topic: str) -> tuple[str, str]:
     fa, en = words.get(event, ("وضعیت درخواست شما تغییر کرد", "Your request was updated"))
     return (
         f"{store_en}: {en} ({reference})",
-        f"{fa} ({reference}). برای دیدن جزئیات وارد شوید: {link}\n\n{en} ({reference}). Sign in for details: {link}",
+        f"{fa} ({reference}). برای دیدن جزئیات وارد شوید: {link}\n\n"
+        f"{en} ({reference}). Sign in for details: {link}",
     )
 
 
@@ -88,7 +93,9 @@ def deliver_notice(notice_id: int) -> bool:
         if notice is None:
             return False
         registered = customer_store.contacts(notice.customer_key)
-        channel, to = ("email", registered["email"]) if "email" in registered else ("sms", registered.get("mobile", ""))
+        channel, to = (
+            ("email", registered["email"]) if "email" in registered else ("sms", registered.get("mobile", ""))
+        )
         if not to:
             return False
         subject, body = render_notice(notice.topic)
@@ -96,8 +103,9 @@ def deliver_notice(notice_id: int) -> bool:
         notice.channel = channel
         notice.sent_at = timezone.now()
         notice.save(update_fields=["channel", "sent_at"])
-        audit.record("customer.notice_sent", actor=None, data={"customer": notice.customer_key, "topic": notice.topic,
-                                                               "channel": channel})
+        audit.record(
+            "customer.notice_sent",
+            actor=None,
+            data={"customer": notice.customer_key, "topic": notice.topic, "channel": channel},
+        )
     return True
-
-

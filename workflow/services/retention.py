@@ -7,7 +7,9 @@ never purged. Nothing of a customer under legal hold is purged while the hold st
 
 import datetime as dt
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 
 from django.conf import settings
 from django.core.files.storage import default_storage
@@ -76,9 +78,12 @@ def _purge_order_documents(now: dt.datetime, held: set[str], report: PurgeReport
             # Only the file goes; the digest stays, so the audit trail can still prove what it was.
             DisclosureOrder.objects.filter(pk=locked.pk).update(document="")
             audit.record(
-                "retention.document_purged", actor=None, obj=locked, data={"sha256": digest, "kind": "order_document"}
+                "retention.document_purged",
+                actor=None,
+                obj=locked,
+                data={"sha256": digest, "kind": "order_document"},
             )
-            transaction.on_commit(lambda name=name: _delete(name))
+            transaction.on_commit(partial(_delete, name))
         report.purged.append(order.reference)
 
 
@@ -98,13 +103,15 @@ def _purge_preservation_documents(now: dt.datetime, report: PurgeReport) -> None
                 obj=locked,
                 data={"sha256": locked.document_sha256, "kind": "order_document"},
             )
-            transaction.on_commit(lambda name=name: _delete(name))
+            transaction.on_commit(partial(_delete, name))
         report.purged.append(order.reference)
 
 
 def _purge_access_packages(now: dt.datetime, held: set[str], report: PurgeReport) -> None:
     expired = DataSubjectRequest.objects.filter(
-        state__in=FINISHED_REQUEST_STATES, decided_at__lt=cutoff("access_package", now), package_purged_at=None
+        state__in=FINISHED_REQUEST_STATES,
+        decided_at__lt=cutoff("access_package", now),
+        package_purged_at=None,
     ).exclude(package_file="")
     for dsr in expired:
         if dsr.customer_key in held:
@@ -118,11 +125,15 @@ def _purge_access_packages(now: dt.datetime, held: set[str], report: PurgeReport
                 "retention.package_purged",
                 actor=None,
                 obj=locked,
-                data={"package_id": locked.package_id, "sha256": locked.package_sha256, "kind": "access_package"},
+                data={
+                    "package_id": locked.package_id,
+                    "sha256": locked.package_sha256,
+                    "kind": "access_package",
+                },
             )
-            transaction.on_commit(lambda name=name: _delete(name))
+            transaction.on_commit(partial(_delete, name))
         report.purged.append(dsr.reference)
 
 
 # The package pipeline's own packages are purged by a function it registers here (it owns its model).
-package_purgers: list = []
+package_purgers: list[Callable[[dt.datetime, set[str], PurgeReport], None]] = []
