@@ -172,7 +172,8 @@ else:
         "OPTIONS": {"location": PORTAL_FILES_DIR, "base_url": None},
     }
 STORAGES = {
-    "default": _default_storage,
+    # Scanned orders and packages are encrypted at rest (workflow.vault; key: PORTAL_DATA_KEY).
+    "default": {"BACKEND": "workflow.vault.EncryptedStorage", "OPTIONS": {"inner": _default_storage}},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
@@ -207,6 +208,18 @@ SIGNING_KEY_PATH = Path(os.environ.get("SIGNING_KEY_PATH", SIGNING_DIR / "signer
 SIGNING_CERT_PATH = Path(os.environ.get("SIGNING_CERT_PATH", SIGNING_DIR / "signer.cert.pem"))
 SIGNING_CA_CERT_PATH = Path(os.environ.get("SIGNING_CA_CERT_PATH", SIGNING_DIR / "ca.cert.pem"))
 SIGNING_KEY_PASSPHRASE = os.environ.get("SIGNING_KEY_PASSPHRASE", "")
+# --- Packages (issue 4) ----------------------------------------------------------------------
+# Categories longer than this print their first rows; every row is in the attachments.
+PACKAGE_PRINTED_ROWS = int(os.environ.get("PACKAGE_PRINTED_ROWS", "50"))
+# Printed rows per chunk rendered in parallel, and how many processes render them.
+PACKAGE_CHUNK_ROWS = int(os.environ.get("PACKAGE_CHUNK_ROWS", "1500"))
+PACKAGE_RENDER_PROCESSES = int(os.environ.get("PACKAGE_RENDER_PROCESSES", "2"))
+# A build claim not refreshed for this long belongs to a dead worker and may be taken over.
+PACKAGE_CLAIM_LEASE_SECONDS = int(os.environ.get("PACKAGE_CLAIM_LEASE_SECONDS", "120"))
+# Where the build reads the scoped data from (the data map's extraction, issue 3).
+PACKAGE_EXTRACTOR = os.environ.get("PACKAGE_EXTRACTOR", "workflow.package.build.extract_with_datamap")
+PACKAGE_MAX_ATTEMPTS = int(os.environ.get("PACKAGE_MAX_ATTEMPTS", "3"))
+PACKAGE_TIME_LIMIT_SECONDS = int(os.environ.get("PACKAGE_TIME_LIMIT_SECONDS", "900"))
 AUDIT_WITNESS_DIR = Path(os.environ.get("AUDIT_WITNESS_DIR", VAR_DIR / "witness"))
 
 # --- The store -----------------------------------------------------------------------------

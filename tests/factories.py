@@ -142,7 +142,9 @@ def make_order(
         return order
     if state == S.EXPORT_FAILED:
         return svc.mark_export_failed(order, error="the store database is unreachable")
-    order = svc.mark_export_succeeded(order, package_id="PKG-TEST", package_sha256="0" * 64)
+    from tests.packages import complete_export  # a stored package, as release seals one
+
+    order = complete_export(order)
     if state == S.PACKAGE_READY:
         return order
     order = svc.release(order, actor=approver)

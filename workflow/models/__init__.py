@@ -10,6 +10,7 @@ from .customers import (
     SignInCode,
 )
 from .disclosure import DisclosureOrder, DisclosureState, OrderIdentifier, ScopeItem, VerificationCheck
+from .package import Package, PackageStage, PackageState
 from .preservation import PreservationOrder, PreservationState
 
 __all__ = [
@@ -24,6 +25,9 @@ __all__ = [
     "DisclosureOrder",
     "DisclosureState",
     "OrderIdentifier",
+    "Package",
+    "PackageStage",
+    "PackageState",
     "PreservationOrder",
     "PreservationState",
     "RefusalReason",

@@ -1,0 +1,1 @@
+"""The disclosure package: content, rendering, building, sealing, verifying (DESIGN §3)."""

@@ -1,0 +1,310 @@
+"""Rendering a package: a ``PackageDocument`` in, PDF/A-3b bytes out (DESIGN §3).
+
+Pure: no models, no storage. The document is rendered in parts so that a long one is rendered
+in parallel and no single WeasyPrint call grows with the data:
+
+* the front matter (cover letter, scope, manifest, chain of custody) with every attachment
+  embedded — its catalog (XMP, output intent, embedded files) becomes the package's;
+* the printed tables, cut into chunks of ``chunk_rows`` rows;
+* a page-number stamp ("page x of y") overlaid once the page count is known.
+
+Each part is rendered in a child process of a pool that lives for one package only, so the
+memory WeasyPrint takes is returned to the system when the package is done, whatever worker
+runs the build. The parts are merged with pikepdf.
+"""
+
+import datetime as dt
+import io
+import logging
+import multiprocessing
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pikepdf
+from django.conf import settings
+from django.template.loader import render_to_string
+
+from workflow.calendar import jalali, persian_digits
+
+from .document import PackageDocument, PrintedTable
+from .wording import WORDING, category_label, instrument_label
+
+PDF_VARIANT = "pdf/a-3b"
+# WeasyPrint logs every layout step at INFO: one line per page of a thousand-page package.
+logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
+STAMP_PAGES_PER_JOB = 400
+ProgressCallback = Callable[[int], None]
+
+
+class RenderError(Exception):
+    """WeasyPrint or the merge failed; the message names the part."""
+
+
+def font_dir() -> Path:
+    return Path(settings.BASE_DIR) / "requests_portal" / "static" / "fonts" / "vazirmatn"
+
+
+# --- Formatting: numbers and dates in the package's language --------------------------------
+
+
+def number(value: int, language: str) -> str:
+    return persian_digits(value) if language == "fa" else str(value)
+
+
+def date_text(day: dt.date, language: str) -> str:
+    """Jalali and Gregorian, in that order for Persian readers, the other way for English."""
+    if language == "fa":
+        # Slashes, not hyphens: between Persian digits a hyphen lets the bidi algorithm reverse
+        # the parts of the date in right-to-left text.
+        return f"{jalali(day)} ({persian_digits(day.strftime('%Y/%m/%d'))})"
+    return f"{day.isoformat()} (Jalali {jalali(day, digits='en')})"
+
+
+# Isolates: an identifier stays left-to-right, and each table cell takes the direction of its
+# own first letter, inside right-to-left text. WeasyPrint ignores the CSS unicode-bidi
+# property (and <bdi>'s isolation in plain text such as margin boxes); Pango honours these.
+FSI, LRI, PDI = "\u2068", "\u2066", "\u2069"
+
+
+def ltr(text: str) -> str:
+    return f"{LRI}{text}{PDI}"
+
+
+def css_string(text: str) -> str:
+    """``text`` as the inside of a CSS double-quoted string (for @page margin boxes)."""
+    out = []
+    for char in text:
+        if char in '\\"<>' or ord(char) < 0x20:
+            out.append(f"\\{ord(char):x} ")
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+def confidentiality_line(doc: PackageDocument) -> str:
+    return WORDING[doc.language]["confidential"].format(
+        authority=doc.authority_name, reference=ltr(doc.authority_reference)
+    )
+
+
+def _common(doc: PackageDocument) -> dict[str, Any]:
+    return {
+        "w": WORDING[doc.language],
+        "language": doc.language,
+        "dir": "rtl" if doc.language == "fa" else "ltr",
+        "font_dir": font_dir().as_uri(),
+        "confidential_css": css_string(confidentiality_line(doc)),
+    }
+
+
+# --- HTML of each part ---------------------------------------------------------------------
+
+
+def front_html(doc: PackageDocument) -> str:
+    lang = doc.language
+    w = WORDING[lang]
+    exclusion_reason = {
+        "credentials": w["excluded_credentials"],
+        "third_party": w["excluded_third_party"],
+        "not_scoped": w["excluded_not_scoped"],
+    }
+    scope = [
+        {
+            "customer_key": line.customer_key,
+            "period": f"{date_text(line.date_from, lang)} – {date_text(line.date_to, lang)}",
+            "requested": [category_label(c, lang) for c in line.requested],
+            "produced": [(category_label(c, lang), number(rows, lang)) for c, rows in line.produced],
+        }
+        for line in doc.scope
+    ]
+    exclusions = [
+        (line.customer_key, category_label(category, lang), exclusion_reason.get(reason, reason))
+        for line in doc.scope
+        for category, reason in line.exclusions
+    ]
+    manifest = [
+        {"name": e.name, "rows": number(e.rows, lang), "size": number(e.size, lang), "sha256": e.sha256}
+        for e in doc.manifest
+    ]
+    custody = [
+        {
+            "seq": number(e.seq, lang),
+            "time": e.occurred_at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S"),
+            "action": e.action,
+            "actor": e.actor,
+            "hash": e.hash,
+        }
+        for e in doc.custody
+    ]
+    return render_to_string(
+        "package/front.html",
+        {
+            **_common(doc),
+            "doc": doc,
+            "instrument": instrument_label(doc.instrument, lang),
+            "issued_on": date_text(doc.issued_on, lang),
+            "received_on": date_text(doc.received_on, lang),
+            "generated_at": date_text(doc.generated_at.date(), lang),
+            "scope": scope,
+            "exclusions": exclusions,
+            "manifest": manifest,
+            "custody": custody,
+        },
+    )
+
+
+@dataclass(frozen=True)
+class _TableSlice:
+    heading: str
+    note: str
+    columns: list[str]
+    rows: list[list[str]]
+
+
+def _table_note(table: PrintedTable, language: str) -> str:
+    w = WORDING[language]
+    template = w["first_rows"] if table.total_rows > len(table.rows) else w["all_rows"]
+    return template.format(
+        printed=number(len(table.rows), language),
+        total=number(table.total_rows, language),
+        name=ltr(table.attachment),
+    )
+
+
+def table_chunks(doc: PackageDocument, chunk_rows: int) -> list[list[_TableSlice]]:
+    """Cut the printed tables into chunks of about ``chunk_rows`` rows, each a list of slices."""
+    chunks: list[list[_TableSlice]] = []
+    current: list[_TableSlice] = []
+    room = chunk_rows
+    for table in doc.tables:
+        heading = f"{ltr(table.customer_key)} — {category_label(table.category, doc.language)}"
+        note = _table_note(table, doc.language)
+        start = 0
+        rows = table.rows or []
+        while True:
+            take = [[f"{FSI}{cell}{PDI}" for cell in row] for row in rows[start : start + room]]
+            current.append(_TableSlice(heading, note if start == 0 else "", table.columns, take))
+            start += len(take)
+            room -= max(len(take), 1)
+            if room <= 0:
+                chunks.append(current)
+                current, room = [], chunk_rows
+            if start >= len(rows):
+                break
+    if current:
+        chunks.append(current)
+    return chunks
+
+
+def chunk_html(doc: PackageDocument, slices: Sequence[_TableSlice], *, first: bool) -> str:
+    return render_to_string(
+        "package/tables.html",
+        {**_common(doc), "tables": slices, "first": first, "title": doc.package_id},
+    )
+
+
+def stamp_html(doc: PackageDocument, pages: Iterable[int], total: int) -> str:
+    w = WORDING[doc.language]
+    labels = [w["page"].format(page=number(p, doc.language), pages=number(total, doc.language)) for p in pages]
+    return render_to_string("package/stamp.html", {**_common(doc), "labels": labels})
+
+
+# --- WeasyPrint, in child processes ---------------------------------------------------------
+
+
+def write_pdf(html: str, attachments: Sequence[tuple[str, str, str]] = ()) -> bytes:
+    """One WeasyPrint call. ``attachments`` are (path, name, description). Runs in a child."""
+    import weasyprint  # imported by the parent before the fork (render_package): free here
+    files = [
+        weasyprint.Attachment(filename=path, name=name, description=description, relationship="Data")
+        for path, name, description in attachments
+    ]
+    result = weasyprint.HTML(string=html, base_url=str(font_dir())).write_pdf(
+        pdf_variant=PDF_VARIANT, attachments=files, uncompressed_pdf=False
+    )
+    assert result is not None
+    return bytes(result)
+
+
+def render_pool(processes: int) -> ProcessPoolExecutor:
+    # fork: the children inherit Django's loaded settings and templates without re-importing;
+    # a pool per package means its memory goes back to the system when the package is done.
+    return ProcessPoolExecutor(max_workers=processes, mp_context=multiprocessing.get_context("fork"))
+
+
+def _collect(futures: Sequence[Future[bytes]], what: str) -> list[bytes]:
+    out = []
+    for index, future in enumerate(futures):
+        try:
+            out.append(future.result())
+        except Exception as err:  # noqa: BLE001 — any failure of the child names the part
+            raise RenderError(f"rendering {what} {index + 1} failed: {type(err).__name__}: {err}") from err
+    return out
+
+
+def merge(parts: Sequence[bytes], stamps: Sequence[bytes]) -> bytes:
+    """Append every part's pages to the first (whose catalog — XMP, output intent, embedded
+    files — the package keeps) and overlay page i of the stamps on page i."""
+    with pikepdf.open(io.BytesIO(parts[0])) as package:
+        opened = [pikepdf.open(io.BytesIO(part)) for part in parts[1:]]
+        try:
+            for other in opened:
+                package.pages.extend(other.pages)
+            stamp_pages = []
+            stamp_pdfs = [pikepdf.open(io.BytesIO(s)) for s in stamps]
+            for stamp in stamp_pdfs:
+                stamp_pages.extend(stamp.pages)
+            if len(stamp_pages) != len(package.pages):
+                raise RenderError(f"page stamps ({len(stamp_pages)}) do not match pages ({len(package.pages)})")
+            for page, stamp_page in zip(package.pages, stamp_pages, strict=True):
+                page.add_overlay(stamp_page)
+            out = io.BytesIO()
+            package.save(out, deterministic_id=True)
+            for stamp in stamp_pdfs:
+                stamp.close()
+        finally:
+            for other in opened:
+                other.close()
+    return out.getvalue()
+
+
+def page_count(pdf: bytes) -> int:
+    with pikepdf.open(io.BytesIO(pdf)) as document:
+        return len(document.pages)
+
+
+def render_package(
+    doc: PackageDocument,
+    *,
+    chunk_rows: int | None = None,
+    processes: int | None = None,
+    progress: ProgressCallback | None = None,
+) -> bytes:
+    """The package's PDF/A-3b bytes (unsigned: it is sealed at release)."""
+    chunk_rows = chunk_rows or settings.PACKAGE_CHUNK_ROWS
+    processes = processes or settings.PACKAGE_RENDER_PROCESSES
+    import weasyprint  # noqa: F401 — loaded once in the parent, so forked children share it
+
+    attachments = [(str(a.path), a.name, a.description) for a in doc.attachments]
+    chunks = table_chunks(doc, chunk_rows) if doc.tables else []
+    with render_pool(processes) as pool:
+        futures = [pool.submit(write_pdf, front_html(doc), attachments)]
+        futures += [
+            pool.submit(write_pdf, chunk_html(doc, slices, first=index == 0)) for index, slices in enumerate(chunks)
+        ]
+        parts = _collect(futures, "part")
+        if progress:
+            progress(80)
+        total = sum(pool.map(page_count, parts))
+        starts = range(1, total + 1, STAMP_PAGES_PER_JOB)
+        stamp_futures = [
+            pool.submit(write_pdf, stamp_html(doc, range(s, min(s + STAMP_PAGES_PER_JOB, total + 1)), total))
+            for s in starts
+        ]
+        stamps = _collect(stamp_futures, "page-number stamp")
+    if progress:
+        progress(90)
+    return merge(parts, stamps)
