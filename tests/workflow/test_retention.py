@@ -33,13 +33,13 @@ def test_an_expired_order_document_is_purged_and_recorded(db, officer, approver)
     assert purge_expired_files().purged == []  # not expired yet
     with years_later(), self_commit():
         report = purge_expired_files()
-    assert report.purged == [order.reference]
+    assert order.reference in report.purged
     assert DisclosureOrder.objects.get(pk=order.pk).document.name == ""
     assert not default_storage.exists(name)
     event = AuditEvent.objects.get(action="retention.document_purged")
     assert event.data["sha256"] == "ab" * 32
     # Audit events are never purged: the trail only grew.
-    assert AuditEvent.objects.count() == events_before + 1
+    assert AuditEvent.objects.count() == events_before + 2  # the document and the package
 
 
 def test_retention_purge_skips_a_customer_under_legal_hold(db, officer, approver, authority):
@@ -51,7 +51,7 @@ def test_retention_purge_skips_a_customer_under_legal_hold(db, officer, approver
     with years_later():
         report = purge_expired_files()
     assert report.purged == []
-    assert report.kept_for_hold == [order.reference]
+    assert order.reference in report.kept_for_hold
     assert default_storage.exists(name)
 
 
@@ -88,3 +88,31 @@ def self_commit():
     from django.test import TestCase
 
     return TestCase.captureOnCommitCallbacks(execute=True)
+
+
+def test_an_expired_disclosure_package_loses_its_files_but_keeps_its_proof(db, officer, approver):
+    from workflow.models import Package
+
+    order = make_order(S.CLOSED, officer=officer, approver=approver)
+    package = Package.objects.get(order=order)
+    assert default_storage.exists(package.file)
+    assert default_storage.exists(package.signed_file)
+    with years_later(), self_commit():
+        assert package.package_id in purge_expired_files().purged
+    assert not default_storage.exists(package.file)
+    assert not default_storage.exists(package.signed_file)
+    event = AuditEvent.objects.get(action="retention.package_purged")
+    assert event.data["signed_sha256"] == Package.objects.get(pk=package.pk).signed_sha256
+    with years_later():
+        assert purge_expired_files().purged == []  # nothing left to purge, nothing recorded twice
+
+
+def test_a_held_customers_disclosure_package_is_kept(db, officer, approver, authority):
+    from workflow.models import Package
+
+    order = make_order(S.CLOSED, officer=officer, approver=approver)
+    place_hold(officer=officer, approver=approver, authority=authority, customer_keys=["store:1"], days=365 * 10)
+    with years_later(), self_commit():
+        report = purge_expired_files()
+    assert Package.objects.get(order=order).package_id in report.kept_for_hold
+    assert default_storage.exists(Package.objects.get(order=order).signed_file)

@@ -7,7 +7,6 @@ never purged. Nothing of a customer under legal hold is purged while the hold st
 
 import datetime as dt
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 
@@ -21,6 +20,7 @@ from workflow.models import (
     DataSubjectRequest,
     DisclosureOrder,
     DisclosureState,
+    Package,
     PreservationOrder,
     PreservationState,
     RequestState,
@@ -59,8 +59,7 @@ def purge_expired_files(*, now: dt.datetime | None = None) -> PurgeReport:
     _purge_order_documents(now, held, report)
     _purge_preservation_documents(now, report)
     _purge_access_packages(now, held, report)
-    for purge in package_purgers:
-        purge(now, held, report)
+    _purge_disclosure_packages(now, held, report)
     return report
 
 
@@ -135,5 +134,36 @@ def _purge_access_packages(now: dt.datetime, held: set[str], report: PurgeReport
         report.purged.append(dsr.reference)
 
 
-# The package pipeline's own packages are purged by a function it registers here (it owns its model).
-package_purgers: list[Callable[[dt.datetime, set[str], PurgeReport], None]] = []
+def _purge_disclosure_packages(now: dt.datetime, held: set[str], report: PurgeReport) -> None:
+    """The built and signed files of a finished order's packages go; the package row, its id and
+    its hashes stay, so the package can still be proven (and ``verify_package`` still answers)."""
+    expired = (
+        Package.objects.filter(
+            order__state__in=FINISHED_ORDER_STATES, order__updated_at__lt=cutoff("disclosure_package", now)
+        )
+        .select_related("order")
+        .prefetch_related("order__scope_items")
+    )
+    for package in expired:
+        names = [n for n in (package.file, package.signed_file) if n and default_storage.exists(n)]
+        if not names:
+            continue
+        order = package.order
+        if {item.customer_key for item in order.scope_items.all()} & held:
+            report.kept_for_hold.append(package.package_id)
+            continue
+        with transaction.atomic():
+            audit.record(
+                "retention.package_purged",
+                actor=None,
+                obj=lock(order),
+                data={
+                    "package_id": package.package_id,
+                    "sha256": package.sha256,
+                    "signed_sha256": package.signed_sha256,
+                    "kind": "disclosure_package",
+                },
+            )
+            for name in names:
+                transaction.on_commit(partial(_delete, name))
+        report.purged.append(package.package_id)
