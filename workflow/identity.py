@@ -98,3 +98,19 @@ def normalise_identifier(kind: str, value: str) -> str:
     if not _ORDER_NUMBER.match(text):
         raise InvalidInput(_("“%(value)s” is not a valid order number.") % {"value": value})
     return text.upper()
+
+
+def stored_form(kind: str, raw: object) -> str | None:
+    """The normalised form of a value as the store holds it, or None when it is not a valid
+    identifier of that kind (a store's messy data is compared, never trusted or raised on)."""
+    if raw is None:
+        return None
+    try:
+        return normalise_identifier(kind, str(raw))
+    except InvalidInput:
+        return None
+
+
+def digits_only(raw: object) -> str:
+    """ASCII digits of a value, whatever digits it was written in: a cheap pre-filter."""
+    return re.sub(r"\D", "", str(raw).translate(_DIGITS))

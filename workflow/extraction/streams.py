@@ -1,0 +1,212 @@
+"""Streaming one table's rows of one category for one customer into the open output files.
+
+Two paths, one result:
+- the portable path (SQLite, MySQL/MariaDB): the driver's cursor, ``fetchmany`` a batch at a
+  time; each batch is serialised and written before the next is fetched;
+- PostgreSQL's fastest path: the server renders each row as JSON and as neutralised CSV and
+  streams it with ``COPY … TO STDOUT``; Python only hashes and writes the bytes.
+Either way, what is held in memory is one batch (rows) or one buffer (bytes), never the table.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from workflow.datamap.connect import StoreConnection
+from workflow.datamap.model import Source, Table
+from workflow.datamap.sql import rows_query
+
+from .writers import CsvOut, HashedFile, json_line, json_safe
+
+DEFAULT_FETCH_SIZE = 2000
+COPY_BUFFER_BYTES = 256 * 1024
+# PostgreSQL type OIDs of numbers and booleans: a leading "-" there is a sign, not a formula.
+_PG_NUMERIC_OIDS = {16, 20, 21, 23, 26, 700, 701, 1700}
+
+
+@dataclass
+class StreamStats:
+    """What the streaming held at its peak: the proof that memory stays flat."""
+
+    peak_rows_held: int = 0
+    peak_bytes_buffered: int = 0
+
+    def held_rows(self, count: int) -> None:
+        self.peak_rows_held = max(self.peak_rows_held, count)
+
+    def buffered(self, size: int) -> None:
+        self.peak_bytes_buffered = max(self.peak_bytes_buffered, size)
+
+
+def fetch_batches(cursor: Any, fetch_size: int, stats: StreamStats | None = None) -> Iterator[list[Any]]:
+    while True:
+        batch = cursor.fetchmany(fetch_size)
+        if not batch:
+            return
+        if stats is not None:
+            stats.held_rows(len(batch))
+        yield batch
+
+
+def open_cursor(conn: StoreConnection, *, server_side: bool) -> Any:
+    """A cursor that does not pull the whole result into the client: a named (server-side)
+    cursor on PostgreSQL, an unbuffered one on MySQL; SQLite's cursor steps lazily already."""
+    if conn.dialect.name == "postgresql" and server_side:
+        return conn.raw.cursor(name="portal_extract")
+    if conn.dialect.name == "mysql":
+        import pymysql.cursors
+
+        return conn.raw.cursor(pymysql.cursors.SSCursor)
+    return conn.raw.cursor()
+
+
+def stream_portable(
+    conn: StoreConnection,
+    source: Source,
+    table: Table,
+    category: str,
+    header: list[str],
+    *,
+    customer_pk: str,
+    date_from: dt.date,
+    date_to: dt.date,
+    jsonl: HashedFile,
+    csv_out: CsvOut,
+    fetch_size: int,
+    stats: StreamStats,
+) -> int:
+    columns = table.columns_of(category)
+    query = rows_query(
+        source, table, columns, conn.dialect, customer_pk=customer_pk, date_from=date_from, date_to=date_to
+    )
+    positions = [columns.index(name) if name in columns else None for name in header[1:]]
+    count = 0
+    cursor = open_cursor(conn, server_side=True)
+    try:
+        cursor.execute(query.sql, query.params)
+        for batch in fetch_batches(cursor, fetch_size, stats):
+            lines = []
+            for raw in batch:
+                values = [json_safe(v) for v in raw]
+                lines.append(json_line({"_table": table.name, **dict(zip(columns, values, strict=True))}))
+                csv_out.write_row([table.name, *(values[p] if p is not None else None for p in positions)])
+            jsonl.write("".join(lines).encode("utf-8"))
+            csv_out.flush()
+            count += len(batch)
+    finally:
+        cursor.close()
+    return count
+
+
+def _pg_column_oids(conn: StoreConnection, source: Source, table: Table, columns: list[str]) -> list[int]:
+    probe = rows_query(source, table, columns, conn.dialect, customer_pk="0")
+    with conn.raw.cursor() as cursor:
+        cursor.execute(probe.sql + " LIMIT 0", probe.params)
+        return [column.type_code for column in cursor.description]
+
+
+def _pg_literal(name: str) -> str:
+    # Table and column names are schema-checked identifiers ([A-Za-z0-9_]): safe as literals.
+    return "'" + name + "'"
+
+
+def _copy_to(conn: StoreConnection, sql: str, params: tuple[Any, ...], out: HashedFile, stats: StreamStats) -> int:
+    """Run one COPY … TO STDOUT into ``out``; returns the number of newline bytes seen."""
+    newlines = 0
+    buffer = bytearray()
+    with conn.raw.cursor() as cursor, cursor.copy(sql, params) as copy:
+        for chunk in copy:
+            buffer += chunk
+            if len(buffer) >= COPY_BUFFER_BYTES:
+                stats.buffered(len(buffer))
+                newlines += buffer.count(b"\n")
+                out.write(buffer)
+                buffer = bytearray()
+    if buffer:
+        stats.buffered(len(buffer))
+        newlines += buffer.count(b"\n")
+        out.write(buffer)
+    return newlines
+
+
+_PG_QUOTE_SAFE_OIDS = {1082, 1083, 1114, 1184}  # date, time, timestamp, timestamptz: nothing to escape
+
+
+def _pg_json_value(expression: str, oid: int) -> str:
+    """The JSON text of one value, rendered by the server. Numbers and booleans print as JSON
+    already; dates and instants need only quotes; anything else goes through to_json (escaping)."""
+    if oid in _PG_NUMERIC_OIDS:
+        rendered = f"{expression}::text"
+    elif oid in _PG_QUOTE_SAFE_OIDS:
+        rendered = f"'\"' || {expression}::text || '\"'"
+    else:
+        rendered = f"to_json({expression})::text"
+    return f"COALESCE({rendered}, 'null')"
+
+
+def _pg_csv_cell(expression: str, oid: int) -> str:
+    if oid in _PG_NUMERIC_OIDS or oid in _PG_QUOTE_SAFE_OIDS:
+        return expression
+    text = f"{expression}::text"
+    # ascii() of the first character: = + - @ TAB CR (cheaper than taking a substring).
+    return f"CASE WHEN ascii({text}) IN (61, 43, 45, 64, 9, 13) THEN '''' || {text} ELSE {text} END"
+
+
+def stream_postgresql_copy(
+    conn: StoreConnection,
+    source: Source,
+    table: Table,
+    category: str,
+    header: list[str],
+    *,
+    customer_pk: str,
+    date_from: dt.date,
+    date_to: dt.date,
+    jsonl: HashedFile,
+    csv_out: CsvOut,
+    stats: StreamStats,
+    csv_conn: StoreConnection | None = None,
+    pool: ThreadPoolExecutor | None = None,
+) -> int:
+    """Both files rendered by the server. With ``csv_conn`` (a second connection on the same
+    snapshot) and ``pool``, the CSV COPY runs beside the JSON one."""
+    q = conn.dialect.quote
+    columns = table.columns_of(category)
+    oids = dict(zip(columns, _pg_column_oids(conn, source, table, columns), strict=True))
+    members = ["'{\"_table\": \"" + table.name + "\"'"]
+    for column in columns:
+        members.append("', \"" + column + "\": '")
+        members.append(_pg_json_value(f"t0.{q(column)}", oids[column]))
+    members.append("'}'")
+    json_query = rows_query(
+        source, table, columns, conn.dialect, customer_pk=customer_pk, date_from=date_from, date_to=date_to,
+        select=[" || ".join(members)],
+    )
+    cells = [_pg_literal(table.name)]
+    for name in header[1:]:
+        cells.append(_pg_csv_cell(f"t0.{q(name)}", oids[name]) if name in columns else "NULL")
+    csv_query = rows_query(
+        source, table, columns, conn.dialect, customer_pk=customer_pk, date_from=date_from, date_to=date_to,
+        select=cells,
+    )
+    csv_sql = f"COPY ({csv_query.sql}) TO STDOUT WITH (FORMAT csv)"
+    pending = None
+    if csv_conn is not None and pool is not None:
+        pending = pool.submit(_copy_to, csv_conn, csv_sql, csv_query.params, csv_out.target, stats)
+    # CSV quoting with characters JSON never contains unescaped: the JSON text passes verbatim.
+    rows = _copy_to(
+        conn,
+        f"COPY ({json_query.sql}) TO STDOUT WITH (FORMAT csv, DELIMITER E'\\x02', QUOTE E'\\x01')",
+        json_query.params,
+        jsonl,
+        stats,
+    )
+    if pending is not None:
+        pending.result()
+    else:
+        _copy_to(conn, csv_sql, csv_query.params, csv_out.target, stats)
+    return rows

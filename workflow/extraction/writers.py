@@ -1,0 +1,94 @@
+"""Writing extracted rows: JSON Lines and CSV files hashed while they are written, with CSV
+cells that a spreadsheet would run as formulas neutralised."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import datetime as dt
+import decimal
+import hashlib
+import io
+import json
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+# A cell beginning with one of these is a formula (or a hidden one after a tab/CR) in Excel,
+# LibreOffice and Google Sheets; prefixing a quote makes it plain text (OWASP CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_cell(value: Any) -> Any:
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def json_safe(value: Any) -> Any:
+    """The value as JSON can carry it: instants and days in ISO 8601, decimals as strings."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal | uuid.UUID):
+        return str(value)
+    if isinstance(value, bytes | bytearray | memoryview):
+        return base64.b64encode(bytes(value)).decode("ascii")
+    return str(value)
+
+
+class HashedFile:
+    """A binary file that knows its SHA-256 and size once closed."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._file = path.open("wb")
+        self._sha = hashlib.sha256()
+        self.size = 0
+
+    def write(self, data: bytes | memoryview) -> None:
+        self._file.write(data)
+        self._sha.update(data)
+        self.size += len(data)
+
+    @property
+    def sha256(self) -> str:
+        return self._sha.hexdigest()
+
+    def close(self) -> None:
+        self._file.close()
+
+    def __enter__(self) -> HashedFile:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self.close()
+
+
+class CsvOut:
+    """CSV rows into a HashedFile, one batch at a time (the batch's text is the only buffer)."""
+
+    def __init__(self, target: HashedFile, header: Sequence[str]) -> None:
+        self.target = target
+        self.header = list(header)
+        self._buffer = io.StringIO()
+        self._writer = csv.writer(self._buffer, lineterminator="\n")
+        self._writer.writerow(self.header)
+        self.flush()
+
+    def write_row(self, row: Sequence[Any]) -> None:
+        self._writer.writerow([neutralise_cell(v) for v in row])
+
+    def flush(self) -> None:
+        text = self._buffer.getvalue()
+        if text:
+            self.target.write(text.encode("utf-8"))
+            self._buffer.seek(0)
+            self._buffer.truncate()
+
+
+def json_line(row: dict[str, Any]) -> str:
+    return json.dumps(row, ensure_ascii=False) + "\n"
