@@ -79,6 +79,9 @@ class FakeStore:
             flags[channel] = False
         return changed
 
+    def retained_categories(self, key: str) -> dict[str, str]:
+        return {}
+
     def erasable_categories(self, key: str) -> list[str]:
         return sorted(self.customers[key].categories)
 
@@ -96,6 +99,7 @@ def fake_store(monkeypatch: pytest.MonkeyPatch) -> FakeStore:
         "erase_category",
         "marketing_off",
         "erasable_categories",
+        "retained_categories",
     ):
         monkeypatch.setattr(customer_store, name, getattr(store, name))
     return store

@@ -9,10 +9,42 @@ from typing import Any
 
 
 def find_customer(kind: str, value: str) -> str | None:
-    """The customer key whose registered ``kind`` ("email"/"mobile") is ``value`` (normalised)."""
-    from workflow.datamap import find_customer_by_contact
+    """The customer key whose registered ``kind`` ("email"/"mobile") is ``value`` (normalised).
 
-    return find_customer_by_contact(kind, value)
+    Only the customers table's own contact columns count (the registered profile, DESIGN §5),
+    not, say, a recipient's phone typed on an order; an identifier shared by two customers
+    signs in no one.
+    """
+    from workflow import datamap
+
+    find_by_contact = getattr(datamap, "find_customer_by_contact", None)
+    if find_by_contact is not None:
+        found: str | None = find_by_contact(kind, value)
+        return found
+    # Until the data map offers the lookup itself, its identity matching answers it.
+    from workflow.matching import match_identifiers
+
+    report = match_identifiers([(kind, value)])
+    keys = set()
+    for match in report.identifiers:
+        for evidence in match.evidence:
+            source = datamap.configured_datamap().source(evidence.source)
+            if evidence.table == source.customer_table:
+                keys.add(evidence.customer_key)
+    return keys.pop() if len(keys) == 1 else None
+
+
+def retained_categories(customer_key: str) -> dict[str, str]:
+    """Categories the data map marks ``retain`` for this customer's source, with the reason the
+    customer is told (e.g. invoices kept under tax law)."""
+    from workflow.datamap import configured_datamap
+
+    source, _pk = configured_datamap().customer(customer_key)
+    return {
+        category: policy.erasure.reason
+        for category, policy in source.policies.items()
+        if policy.erasure is not None and policy.erasure.method == "retain"
+    }
 
 
 def contacts(customer_key: str) -> dict[str, str]:

@@ -4,10 +4,10 @@ from celery import shared_task
 
 
 @shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
-def send_sign_in_code(code_id: int, code: str) -> bool:
+def send_sign_in_code(code_id: int, code: str, destination: str) -> bool:
     from workflow.services.customers import deliver_sign_in_code
 
-    return deliver_sign_in_code(code_id, code)
+    return deliver_sign_in_code(code_id, code, destination)
 
 
 @shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=8)

@@ -134,30 +134,34 @@ def request_sign_in_code(identifier: str, *, ip: str) -> PendingSignIn:
             actor=customer_actor(customer_key) if customer_key else None,
             data={"identifier_hmac": identifier_hmac, "ip_hmac": ip_hmac, "code_id": row.pk},
         )
-        transaction.on_commit(lambda: _enqueue_code(row.pk, code))
+        transaction.on_commit(lambda: _enqueue_code(row.pk, code, value))
     return PendingSignIn(identifier_hmac=identifier_hmac, channel=row.channel)
 
 
-def _enqueue_code(code_id: int, code: str) -> None:
+def _enqueue_code(code_id: int, code: str, destination: str) -> None:
     from workflow.tasks_customers import send_sign_in_code
 
-    send_sign_in_code.delay(code_id, code)
+    send_sign_in_code.delay(code_id, code, destination)
 
 
-def deliver_sign_in_code(code_id: int, code: str) -> bool:
-    """Send the code to the customer's registered channel (the task's body). False when there is
-    no one to send it to or the code is no longer live."""
+def deliver_sign_in_code(code_id: int, code: str, destination: str) -> bool:
+    """Send the code to the registered address or number it was asked for (the task's body).
+
+    ``destination`` is the normalised identifier that matched the store's registered value; it
+    must hash to the row's identifier and the code to the row's code, so a forged or stale
+    message sends nothing. False when there is no one to send to or the code is no longer live.
+    """
     from workflow.notify import Message, send
 
     row = SignInCode.objects.filter(pk=code_id, used_at=None, burned_at=None).first()
     if row is None or not row.customer_key or row.expires_at <= timezone.now():
         return False
+    kind = "email" if row.channel == "email" else "mobile"
     if not hmac.compare_digest(row.code_hash, keyed_hash("sign-in-code", code)):
         return False
-    registered = customer_store.contacts(row.customer_key)
-    to = registered.get("email" if row.channel == "email" else "mobile")
-    if not to:
+    if not hmac.compare_digest(row.identifier_hmac, keyed_hash("customer-identifier", f"{kind}:{destination}")):
         return False
+    to = destination
     minutes = settings.CUSTOMER_SIGN_IN["code_minutes"]
     body = (
         f"کد ورود شما به درگاه حریم خصوصی {settings.STORE_NAME_FA}: {code}\n"

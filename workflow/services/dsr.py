@@ -283,9 +283,21 @@ def erasure_plan(customer_key: str, categories: Sequence[str]) -> list[dict[str,
         for item in order.scope_items.all():
             if item.customer_key == customer_key:
                 needed_by_orders.update(item.categories)
+    kept_by_map = customer_store.retained_categories(customer_key)
     plan = []
     for category in categories:
-        if category in retention:
+        if category in kept_by_map:
+            # The data map's own "retain" rule for this store, with the reason it gives.
+            plan.append(
+                {
+                    "category": category,
+                    "result": "refused",
+                    "reason": RefusalReason.RETENTION,
+                    "basis": kept_by_map[category],
+                    "years": "",
+                }
+            )
+        elif category in retention:
             rule = retention[category]
             plan.append(
                 {
