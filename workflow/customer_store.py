@@ -5,7 +5,15 @@ through these functions, which call the data map's primitives; no SQL against th
 written here. Tests replace this module's functions with an in-memory store.
 """
 
+import datetime as dt
+from collections.abc import Callable
 from typing import Any
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from workflow.errors import DomainError, InvalidInput
+from workflow.identity import normalise_identifier
 
 
 def find_customer(kind: str, value: str) -> str | None:
@@ -47,45 +55,98 @@ def retained_categories(customer_key: str) -> dict[str, str]:
     }
 
 
+def _primitive(name: str) -> Callable[..., Any]:
+    """The data map's write primitive ``name`` (issue 3), or a clear refusal while it is missing."""
+    from workflow import datamap
+
+    found = getattr(datamap, name, None)
+    if found is None:
+        raise StoreActionUnavailable(
+            _("The store cannot be changed from the portal yet: its data map offers no “%(name)s”.")
+            % {"name": name}
+        )
+    return found
+
+
+class StoreActionUnavailable(DomainError):
+    code = "store_unavailable"
+    http_status = 503
+
+
+def _customer_row(customer_key: str, category: str) -> dict[str, Any]:
+    """The customer's own row (the customers table) of ``category``, read through the extraction."""
+    from workflow.datamap import configured_datamap
+    from workflow.extraction import iter_rows
+
+    source, _pk = configured_datamap().customer(customer_key)
+    for row in iter_rows(customer_key, category, dt.date(1970, 1, 1), timezone.localdate()):
+        if row.get("_table") == source.customer_table:
+            return row
+    return {}
+
+
 def contacts(customer_key: str) -> dict[str, str]:
     """The customer's registered channels: ``{"email": …, "mobile": …}`` (either may be missing)."""
-    from workflow.datamap import customer_contacts
+    from workflow import datamap
 
-    found: dict[str, Any] = customer_contacts(customer_key) or {}
-    return {kind: str(value) for kind, value in found.items() if value and kind in ("email", "mobile")}
+    lookup = getattr(datamap, "customer_contacts", None)
+    if lookup is not None:
+        found: dict[str, Any] = lookup(customer_key) or {}
+    else:
+        source, _pk = datamap.configured_datamap().customer(customer_key)
+        root = source.root
+        row = _customer_row(customer_key, "contact")
+        found = {kind: row.get(columns[0]) for kind, columns in root.identifiers.items() if columns}
+    registered = {}
+    for kind in ("email", "mobile"):
+        if found.get(kind):
+            try:
+                registered[kind] = normalise_identifier(kind, str(found[kind]))
+            except InvalidInput:
+                continue  # a malformed registered value is not an official channel
+    return registered
 
 
 def rectifiable_fields(customer_key: str) -> dict[str, str]:
-    """``{"<category>.<field>": current value}`` of the fields the data map lets a customer correct."""
-    from workflow.datamap import rectifiable_fields as fields_of
+    """``{"<table>.<column>": current value}`` of the fields the data map lets a customer correct."""
+    from workflow import datamap
 
-    return dict(fields_of(customer_key))
+    lookup = getattr(datamap, "rectifiable_fields", None)
+    if lookup is not None:
+        return {str(k): "" if v is None else str(v) for k, v in dict(lookup(customer_key)).items()}
+    # Until the map offers it: the customer's own row's rectifiable columns (one value each).
+    source, _pk = datamap.configured_datamap().customer(customer_key)
+    fields: dict[str, str] = {}
+    for category, policy in source.policies.items():
+        own = [f for f in policy.rectifiable if f.split(".", 1)[0] == source.customer_table]
+        if not own:
+            continue
+        row = _customer_row(customer_key, category)
+        for qualified in own:
+            value = row.get(qualified.split(".", 1)[1])
+            fields[qualified] = "" if value is None else str(value)
+    return fields
 
 
 def rectify(customer_key: str, field: str, value: str) -> tuple[str, str]:
     """Apply one correction; returns the (before, after) values as the store holds them."""
-    from workflow.datamap import rectify_field
-
-    before, after = rectify_field(customer_key, field, value)
+    before, after = _primitive("rectify_field")(customer_key, field, value)
     return str(before), str(after)
 
 
 def erase_category(customer_key: str, category: str) -> int:
     """Erase or anonymise one category per the data map's erasure method; returns rows touched."""
-    from workflow.datamap import erase_category as erase
-
-    return int(erase(customer_key, category))
+    return int(_primitive("erase_category")(customer_key, category))
 
 
 def marketing_off(customer_key: str) -> int:
     """Switch every marketing-consent flag of the customer off; returns rows touched."""
-    from workflow.datamap import withdraw_marketing_consent
-
-    return int(withdraw_marketing_consent(customer_key))
+    return int(_primitive("withdraw_marketing_consent")(customer_key))
 
 
 def erasable_categories(customer_key: str) -> list[str]:
-    """The categories the data map knows how to erase for this customer's source."""
-    from workflow.datamap import erasable_categories as categories_of
+    """The categories the data map knows how to erase (or keeps by law) for this customer."""
+    from workflow.datamap import configured_datamap
 
-    return list(categories_of(customer_key))
+    source, _pk = configured_datamap().customer(customer_key)
+    return sorted(c for c, policy in source.policies.items() if policy.erasure is not None)
