@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from workflow.choices import DataCategory, InstrumentType
 from workflow.models import DisclosureOrder, DisclosureState
+from workflow.package.wording import category_label, instrument_label
 
 S = DisclosureState
 DISCLOSED_STATES = (S.RELEASED, S.DELIVERED, S.CLOSED)
@@ -33,16 +33,19 @@ class LedgerEntry:
     authority_reference: str
     disclosed_on: dt.date
     categories: tuple[str, ...]
+    language: str = "fa"
+
+    @property
+    def authority_name(self) -> str:
+        return self.authority_fa if self.language == "fa" else self.authority_en
 
     @property
     def instrument_label(self) -> str:
-        return str(InstrumentType(self.instrument).label)
+        return instrument_label(self.instrument, self.language)
 
+    @property
     def category_labels(self) -> list[str]:
-        return [str(DataCategory(c).label) for c in self.categories if c in DataCategory.values]
-
-    def authority_name(self, language: str) -> str:
-        return self.authority_fa if language == "fa" else self.authority_en
+        return [category_label(c, self.language) for c in self.categories]
 
 
 def _disclosed_to_customer(customer_key: str) -> QuerySet[DisclosureOrder]:
@@ -61,8 +64,8 @@ def visible_orders(customer_key: str, *, today: dt.date | None = None) -> Iterat
             yield order
 
 
-def ledger_for(customer_key: str, *, today: dt.date | None = None) -> list[LedgerEntry]:
-    """The customer's ledger, oldest disclosure first."""
+def ledger_for(customer_key: str, *, today: dt.date | None = None, language: str = "fa") -> list[LedgerEntry]:
+    """The customer's ledger, oldest disclosure first, worded in ``language`` ("fa" or "en")."""
     if not customer_key:
         return []
     entries = []
@@ -78,6 +81,7 @@ def ledger_for(customer_key: str, *, today: dt.date | None = None) -> list[Ledge
                 authority_reference=order.authority_reference,
                 disclosed_on=timezone.localdate(released_at),
                 categories=tuple(item.categories),
+                language="fa" if language == "fa" else "en",
             )
         )
     return entries

@@ -1,10 +1,12 @@
 from typing import Any
 
 from django import forms
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from workflow.choices import DataCategory
 from workflow.models import RequestKind
+from workflow.package.wording import category_label
 
 
 class IdentifierForm(forms.Form):
@@ -53,6 +55,10 @@ class RequestForm(forms.Form):
 
     def __init__(self, *args: Any, fields: dict[str, str] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        language = (get_language() or "fa")[:2]
+        self.fields["categories"].choices = [
+            (value, category_label(value, language)) for value, _label in ERASABLE
+        ]
         # One text box per field the data map lets the customer correct, showing today's value.
         self.correctable = fields or {}
         for name, current in self.correctable.items():

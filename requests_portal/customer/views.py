@@ -9,10 +9,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from workflow import customer_store
-from workflow.choices import DataCategory
 from workflow.errors import DomainError, InvalidInput
 from workflow.ledger import ledger_for
 from workflow.models import RequestKind
+from workflow.package.wording import category_label
 from workflow.services import dsr
 from workflow.services.customers import request_sign_in_code, verify_sign_in_code
 
@@ -80,8 +80,9 @@ def sign_out(request: HttpRequest) -> HttpResponse:
 
 @session.customer_required
 def ledger(request: HttpRequest) -> HttpResponse:
-    entries = ledger_for(request.customer_key)  # type: ignore[attr-defined]
-    return render(request, "customer/ledger.html", {"entries": entries, "language": get_language() or "fa"})
+    language = (get_language() or "fa")[:2]
+    entries = ledger_for(request.customer_key, language=language)  # type: ignore[attr-defined]
+    return render(request, "customer/ledger.html", {"entries": entries})
 
 
 @session.customer_required
@@ -123,13 +124,9 @@ def new_request(request: HttpRequest) -> HttpResponse:
 def request_detail(request: HttpRequest, reference: str) -> HttpResponse:
     # Another customer's request is not found, exactly as a request that does not exist.
     found = get_object_or_404(dsr.requests_of(request.customer_key), reference=reference)  # type: ignore[attr-defined]
+    language = (get_language() or "fa")[:2]
     outcome = [
-        {
-            **line,
-            "label": DataCategory(line["category"]).label
-            if line.get("category") in DataCategory.values
-            else "",
-        }
+        {**line, "label": category_label(line["category"], language) if line.get("category") else ""}
         for line in found.outcome
     ]
     return render(request, "customer/request.html", {"dsr": found, "outcome": outcome})

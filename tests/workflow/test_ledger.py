@@ -28,11 +28,15 @@ def embargoed(officer, approver, *, days=30, state=S.CLOSED):
 
 def test_a_released_order_appears_with_authority_date_instrument_and_categories(db, officer, approver):
     order = make_order(S.DELIVERED, officer=officer, approver=approver)
-    [entry] = ledger_for("store:1")
+    [entry] = ledger_for("store:1", language="en")
     assert entry.order_reference == order.reference
     assert entry.authority_en == order.authority.name_en
     assert entry.authority_fa == order.authority.name_fa
     assert entry.instrument_label == "Court order"
+    assert entry.authority_name == order.authority.name_en
+    [persian] = ledger_for("store:1", language="fa")
+    assert persian.authority_name == order.authority.name_fa
+    assert persian.instrument_label == "دستور دادگاه"
     assert entry.disclosed_on == timezone.localdate(order.released_at)
     assert set(entry.categories) == {"identity", "order"}
 
