@@ -6,6 +6,7 @@ app_name = "customer"
 
 urlpatterns = [
     path("", views.ledger, name="ledger"),
+    path("ledger.json", views.ledger_json, name="ledger_json"),
     path("sign-in/", views.sign_in, name="sign_in"),
     path("sign-in/code/", views.enter_code, name="enter_code"),
     path("sign-out/", views.sign_out, name="sign_out"),

@@ -2,7 +2,7 @@
 
 from django.contrib import messages
 from django.core.files.storage import default_storage
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -83,6 +83,29 @@ def ledger(request: HttpRequest) -> HttpResponse:
     language = (get_language() or "fa")[:2]
     entries = ledger_for(request.customer_key, language=language)  # type: ignore[attr-defined]
     return render(request, "customer/ledger.html", {"entries": entries})
+
+
+@session.customer_required
+def ledger_json(request: HttpRequest) -> HttpResponse:
+    """The same ledger for programs (the store's app): the same gate, the same entries."""
+    language = "en" if (request.GET.get("lang") or get_language() or "fa").startswith("en") else "fa"
+    entries = ledger_for(request.customer_key, language=language)  # type: ignore[attr-defined]
+    return JsonResponse(
+        {
+            "disclosures": [
+                {
+                    "date": entry.disclosed_on.isoformat(),
+                    "authority": entry.authority_name,
+                    "instrument": entry.instrument_label,
+                    "authority_reference": entry.authority_reference,
+                    "categories": list(entry.categories),
+                    "category_labels": entry.category_labels,
+                }
+                for entry in entries
+            ]
+        },
+        json_dumps_params={"ensure_ascii": False},
+    )
 
 
 @session.customer_required

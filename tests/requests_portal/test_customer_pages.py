@@ -138,3 +138,51 @@ def test_an_erasure_request_with_a_bad_category_is_refused_with_the_reason(marya
 def test_signing_out_ends_the_customer_session(maryam):
     maryam.post(reverse("customer:sign_out"))
     assert maryam.get(reverse("customer:ledger")).status_code == 302
+
+
+def test_the_ledger_api_never_shows_an_embargoed_order_and_answers_the_same(maryam, officer, approver):
+    shown = make_order(S.CLOSED, officer=officer, approver=approver)
+    before = maryam.get(reverse("customer:ledger_json") + "?lang=en").json()
+    withheld = make_order(
+        S.CLOSED, officer=officer, approver=approver, notice_rule=NoticeRule.WITHHOLD_UNTIL_LIFTED
+    )
+    after = maryam.get(reverse("customer:ledger_json") + "?lang=en").json()
+    assert after == before
+    assert [d["authority"] for d in after["disclosures"]] == [shown.authority.name_en]
+    from workflow.services import disclosure
+
+    disclosure.lift_non_disclosure(withheld, actor=officer)
+    lifted = maryam.get(reverse("customer:ledger_json") + "?lang=en").json()
+    assert len(lifted["disclosures"]) == 2
+
+
+def test_the_ledger_api_needs_a_signed_in_customer(client, db):
+    assert client.get(reverse("customer:ledger_json")).status_code == 302
+
+
+def test_a_partial_erasure_page_cites_each_reason_in_persian(maryam, fake_store, officer):
+    request = svc.start(svc.file_request(customer_key="store:1", kind="erasure"), actor=officer)
+    svc.carry_out_erasure(request, actor=officer)
+    page = maryam.get(reverse("customer:request", args=[request.reference]), HTTP_ACCEPT_LANGUAGE="fa")
+    text = page.content.decode()
+    assert "بخشی انجام‌شده" in text
+    assert "قانون فروشگاه را به نگهداری آن ملزم می‌کند" in text  # invoices, with the basis cited
+    assert "Direct Taxation Act" in text
+
+
+def test_a_deferred_erasure_page_never_names_the_preservation_order(
+    maryam, fake_store, officer, approver, authority
+):
+    from tests.customers_fixtures import place_hold
+
+    hold = place_hold(officer=officer, approver=approver, authority=authority, customer_keys=["store:1"])
+    request = svc.carry_out_erasure(
+        svc.start(svc.file_request(customer_key="store:1", kind="erasure"), actor=officer), actor=officer
+    )
+    text = maryam.get(
+        reverse("customer:request", args=[request.reference]), HTTP_ACCEPT_LANGUAGE="en"
+    ).content.decode()
+    assert "legal obligation" in text
+    assert "preserv" not in text.lower()
+    assert hold.reference not in text
+    assert hold.authority_reference not in text
