@@ -3,7 +3,7 @@
 from django.contrib import messages
 from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -146,7 +146,9 @@ def new_request(request: HttpRequest) -> HttpResponse:
 @session.customer_required
 def request_detail(request: HttpRequest, reference: str) -> HttpResponse:
     # Another customer's request is not found, exactly as a request that does not exist.
-    found = get_object_or_404(dsr.requests_of(request.customer_key), reference=reference)  # type: ignore[attr-defined]
+    found = dsr.own_request(request.customer_key, reference)  # type: ignore[attr-defined]
+    if found is None:
+        raise Http404
     language = (get_language() or "fa")[:2]
     outcome = [
         {**line, "label": category_label(line["category"], language) if line.get("category") else ""}
@@ -158,8 +160,8 @@ def request_detail(request: HttpRequest, reference: str) -> HttpResponse:
 @session.customer_required
 def download_package(request: HttpRequest, reference: str) -> HttpResponse:
     customer_key: str = request.customer_key  # type: ignore[attr-defined]
-    found = get_object_or_404(dsr.requests_of(customer_key), reference=reference, kind=RequestKind.ACCESS)
-    if not found.package_file:
+    found = dsr.own_request(customer_key, reference, kind=RequestKind.ACCESS)
+    if found is None or not found.package_file:
         raise Http404
     dsr.record_download(found, customer_key=customer_key)
     return FileResponse(

@@ -39,6 +39,7 @@ def request_list(request: HttpRequest) -> HttpResponse:
 @staff_required(*DESK)
 def request_detail(request: HttpRequest, reference: str) -> HttpResponse:
     found = get_object_or_404(requests_visible_to(request.user), reference=reference)
+    svc.record_view(found, actor=request.user)
     context = {
         "dsr": found,
         "held": found.customer_key in held_customer_keys(),

@@ -117,6 +117,10 @@ def test_a_customer_cannot_open_or_download_another_customers_request(maryam, fa
     assert maryam.get(reverse("customer:request", args=[other.reference])).status_code == 404
     assert maryam.get(reverse("customer:package", args=[other.reference])).status_code == 404
     assert not AuditEvent.objects.filter(action="dsr.package_downloaded").exists()
+    denials = AuditEvent.objects.filter(action="dsr.access_denied", actor="customer:store:1")
+    assert denials.count() == 2
+    # A reference that does not exist is answered the same way.
+    assert maryam.get(reverse("customer:request", args=["DSR-0000-0000"])).status_code == 404
 
 
 def test_a_customer_downloads_their_own_access_package_and_it_is_audited(maryam, fake_store):

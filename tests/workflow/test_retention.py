@@ -111,7 +111,9 @@ def test_a_held_customers_disclosure_package_is_kept(db, officer, approver, auth
     from workflow.models import Package
 
     order = make_order(S.CLOSED, officer=officer, approver=approver)
-    place_hold(officer=officer, approver=approver, authority=authority, customer_keys=["store:1"], days=365 * 10)
+    place_hold(
+        officer=officer, approver=approver, authority=authority, customer_keys=["store:1"], days=365 * 10
+    )
     with years_later(), self_commit():
         report = purge_expired_files()
     assert Package.objects.get(order=order).package_id in report.kept_for_hold

@@ -150,6 +150,28 @@ def requests_of(customer_key: str) -> Any:
     return DataSubjectRequest.objects.filter(customer_key=customer_key)
 
 
+def own_request(customer_key: str, reference: str, **filters: Any) -> DataSubjectRequest | None:
+    """The customer's own request ``reference``, or None. An attempt at someone else's request
+    is audited (as a refusal in the system stream) and answered exactly like a missing one."""
+    found = requests_of(customer_key).filter(reference=reference, **filters).first()
+    if found is None and DataSubjectRequest.objects.filter(reference=reference).exists():
+        audit.record_refusal(
+            "dsr.access_denied",
+            actor=customer_actor(customer_key),
+            obj=None,
+            reason="another customer's request",
+            code="not_visible",
+            attempted=reference,
+        )
+    return found
+
+
+def record_view(dsr: DataSubjectRequest, *, actor: Any) -> None:
+    """An officer opened a request: what a customer asked (possibly personal data) was seen."""
+    with transaction.atomic():
+        audit.record("dsr.viewed", actor=actor, obj=dsr, data={})
+
+
 # --- What the officer does ---------------------------------------------------------------------
 
 
