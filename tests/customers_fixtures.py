@@ -149,3 +149,12 @@ def place_hold(
     order = preservation.start_verification(order, actor=officer)
     order = preservation.verify(order, actor=officer, customer_keys=customer_keys)
     return preservation.place_hold(order, actor=approver)
+
+
+@pytest.fixture
+def english() -> Iterator[None]:
+    """Messages in English (the default language is Persian), for tests that match their words."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield

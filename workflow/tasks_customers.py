@@ -26,14 +26,14 @@ def notify_visible_disclosures() -> int:
 
 @shared_task
 def resume_deferred_erasures() -> list[str]:
-    from workflow.services.dsr import resume_deferred_erasures as resume
+    from workflow.services.erasure import resume_deferred_erasures as resume
 
     return resume()
 
 
 @shared_task
 def remind_due_requests() -> list[str]:
-    from workflow.services.dsr import remind_due_requests as remind
+    from workflow.services.deadlines import remind_due_requests as remind
 
     return remind()
 

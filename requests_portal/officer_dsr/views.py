@@ -13,6 +13,7 @@ from requests_portal.roles import Role
 from workflow.errors import DomainError
 from workflow.models import OPEN_REQUEST_STATES, DataSubjectRequest
 from workflow.services import dsr as svc
+from workflow.services import erasure
 from workflow.services.preservation import held_customer_keys
 
 DESK = (Role.LEGAL_OFFICER, Role.APPROVER)
@@ -43,7 +44,7 @@ def request_detail(request: HttpRequest, reference: str) -> HttpResponse:
     context = {
         "dsr": found,
         "held": found.customer_key in held_customer_keys(),
-        "plan": svc.erasure_plan(found.customer_key, found.details.get("categories", []))
+        "plan": erasure.erasure_plan(found.customer_key, found.details.get("categories", []))
         if found.kind == "erasure"
         else [],
     }
@@ -60,7 +61,7 @@ ACTIONS: dict[str, Callable[[DataSubjectRequest, HttpRequest], DataSubjectReques
     "extend": lambda d, r: svc.extend(
         d, actor=r.user, reason=r.POST.get("reason", ""), expected_version=_version(r)
     ),
-    "erase": lambda d, r: svc.carry_out_erasure(d, actor=r.user, expected_version=_version(r)),
+    "erase": lambda d, r: erasure.carry_out_erasure(d, actor=r.user, expected_version=_version(r)),
     "rectify": lambda d, r: svc.apply_rectification(
         d,
         actor=r.user,

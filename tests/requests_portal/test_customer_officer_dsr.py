@@ -7,6 +7,8 @@ from tests.factories import sign_in_staff
 from workflow.models import DataSubjectRequest, RequestState
 from workflow.services import dsr as svc
 
+pytestmark = pytest.mark.usefixtures("english")
+
 R = RequestState
 
 

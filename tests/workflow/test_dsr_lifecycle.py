@@ -10,8 +10,11 @@ from django.utils import timezone
 from tests.factories import make_order
 from workflow.errors import ConditionsUnmet, InvalidInput, NotPermitted
 from workflow.models import AuditEvent, CustomerNotice, DataSubjectRequest, DisclosureState, RequestState
+from workflow.services import deadlines, erasure
 from workflow.services import dsr as svc
 from workflow.services.customers import keyed_hash
+
+pytestmark = pytest.mark.usefixtures("english")
 
 R = RequestState
 
@@ -90,7 +93,7 @@ def test_an_erasure_spares_invoices_and_data_an_open_order_needs_citing_each_rea
 ):
     make_order(DisclosureState.RELEASED, officer=officer, approver=approver)  # scopes store:1 identity+order
     request = svc.start(file("erasure"), actor=officer)
-    request = svc.carry_out_erasure(request, actor=officer)
+    request = erasure.carry_out_erasure(request, actor=officer)
     assert request.state == R.PARTIALLY_COMPLETED
     reasons = {line["category"]: line["reason"] for line in request.refusals()}
     assert reasons == {"invoice": "retention", "identity": "open_order", "order": "open_order"}
@@ -101,7 +104,7 @@ def test_an_erasure_spares_invoices_and_data_an_open_order_needs_citing_each_rea
 
 def test_an_erasure_with_nothing_kept_completes(db, fake_store, officer, settings):
     settings.STORE_RETENTION_RULES = {}
-    request = svc.carry_out_erasure(svc.start(file("erasure"), actor=officer), actor=officer)
+    request = erasure.carry_out_erasure(svc.start(file("erasure"), actor=officer), actor=officer)
     assert request.state == R.COMPLETED
     assert fake_store.customers["store:1"].categories == {}
 
@@ -132,10 +135,10 @@ def test_the_desk_is_reminded_once_before_a_request_falls_due(db, fake_store, of
     officer.email = "desk@store.example"
     officer.save()
     request = file("erasure")
-    assert svc.remind_due_requests() == []
+    assert deadlines.remind_due_requests() == []
     with time_machine.travel(timezone.now() + dt.timedelta(days=25)):
-        assert svc.remind_due_requests() == [request.reference]
-        assert svc.remind_due_requests() == []
+        assert deadlines.remind_due_requests() == [request.reference]
+        assert deadlines.remind_due_requests() == []
     assert mail.outbox[0].to == ["desk@store.example"]
     assert request.reference in mail.outbox[0].body
 

@@ -18,6 +18,8 @@ from workflow.services.customers import (
     verify_sign_in_code,
 )
 
+pytestmark = pytest.mark.usefixtures("english")
+
 IP = "203.0.113.7"
 
 

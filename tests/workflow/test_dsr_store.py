@@ -12,8 +12,11 @@ from workflow import customer_store
 from workflow.keys import ensure_demo_signing_material
 from workflow.models import AuditEvent, DataSubjectRequest, RequestState
 from workflow.services import dsr as svc
+from workflow.services import erasure
 from workflow.services.access import build_access_package
 from workflow.services.customers import request_sign_in_code
+
+pytestmark = pytest.mark.usefixtures("english")
 
 
 @pytest.fixture
@@ -44,7 +47,9 @@ def test_the_correctable_fields_are_the_ones_the_data_map_names(db, store):
 
 def test_erasure_keeps_what_the_data_map_retains_by_law(db, store):
     key = customer_store.find_customer("email", "maryam.rezaei@example.ir")
-    plan = {line["category"]: line for line in svc.erasure_plan(key, customer_store.erasable_categories(key))}
+    plan = {
+        line["category"]: line for line in erasure.erasure_plan(key, customer_store.erasable_categories(key))
+    }
     assert plan["invoice"]["result"] == "refused"
     assert "tax" in plan["invoice"]["basis"]
     assert plan["review"]["result"] == "erase"

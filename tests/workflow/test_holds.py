@@ -2,6 +2,7 @@
 
 import datetime as dt
 
+import pytest
 import time_machine
 from django.core import mail
 from django.utils import timezone
@@ -9,7 +10,9 @@ from django.utils import timezone
 from tests.customers_fixtures import place_hold
 from workflow.models import AuditEvent, DataSubjectRequest, RequestState
 from workflow.services import dsr as svc
-from workflow.services import preservation
+from workflow.services import erasure, preservation
+
+pytestmark = pytest.mark.usefixtures("english")
 
 R = RequestState
 
@@ -23,7 +26,7 @@ def test_an_erasure_under_hold_is_deferred_and_nothing_is_erased(
 ):
     place_hold(officer=officer, approver=approver, authority=authority, customer_keys=["store:1"])
     with run_on_commit():
-        request = svc.carry_out_erasure(erasure_in_progress(officer), actor=officer)
+        request = erasure.carry_out_erasure(erasure_in_progress(officer), actor=officer)
     assert request.state == R.IN_PROGRESS
     assert request.deferred_by_hold_at is not None
     assert fake_store.erased == []
@@ -38,28 +41,28 @@ def test_an_erasure_under_hold_is_deferred_and_nothing_is_erased(
 
 def test_a_deferred_erasure_resumes_when_the_hold_is_released(db, fake_store, officer, approver, authority):
     hold = place_hold(officer=officer, approver=approver, authority=authority, customer_keys=["store:1"])
-    request = svc.carry_out_erasure(erasure_in_progress(officer), actor=officer)
-    assert svc.resume_deferred_erasures() == []  # still held
+    request = erasure.carry_out_erasure(erasure_in_progress(officer), actor=officer)
+    assert erasure.resume_deferred_erasures() == []  # still held
     preservation.release_hold(hold, actor=approver, reason="The court lifted its order.")
-    assert svc.resume_deferred_erasures() == [request.reference]
+    assert erasure.resume_deferred_erasures() == [request.reference]
     request = DataSubjectRequest.objects.get(pk=request.pk)
     assert request.state == R.PARTIALLY_COMPLETED  # invoices stay for tax law
     assert ("store:1", "review") in fake_store.erased
     assert AuditEvent.objects.filter(action="dsr.erasure_resumed", actor="system").exists()
-    assert svc.resume_deferred_erasures() == []
+    assert erasure.resume_deferred_erasures() == []
 
 
 def test_a_deferred_erasure_resumes_when_the_hold_expires(db, fake_store, officer, approver, authority):
     place_hold(officer=officer, approver=approver, authority=authority, customer_keys=["store:1"], days=10)
-    request = svc.carry_out_erasure(erasure_in_progress(officer), actor=officer)
+    request = erasure.carry_out_erasure(erasure_in_progress(officer), actor=officer)
     with time_machine.travel(timezone.now() + dt.timedelta(days=12)):
         preservation.expire_holds()
-        assert svc.resume_deferred_erasures() == [request.reference]
+        assert erasure.resume_deferred_erasures() == [request.reference]
     assert DataSubjectRequest.objects.get(pk=request.pk).deferred_by_hold_at is None
 
 
 def test_a_hold_on_one_customer_does_not_defer_anothers_erasure(db, fake_store, officer, approver, authority):
     place_hold(officer=officer, approver=approver, authority=authority, customer_keys=["store:2"])
-    request = svc.carry_out_erasure(erasure_in_progress(officer), actor=officer)
+    request = erasure.carry_out_erasure(erasure_in_progress(officer), actor=officer)
     assert request.state == R.PARTIALLY_COMPLETED
     assert all(key == "store:1" for key, _category in fake_store.erased)

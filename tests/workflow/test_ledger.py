@@ -2,6 +2,7 @@
 
 import datetime as dt
 
+import pytest
 import time_machine
 from django.core import mail
 from django.utils import timezone
@@ -12,6 +13,8 @@ from workflow.ledger import ledger_for
 from workflow.models import AuditEvent, CustomerNotice, DisclosureState
 from workflow.services import disclosure
 from workflow.services.notices import notify_visible_disclosures
+
+pytestmark = pytest.mark.usefixtures("english")
 
 S = DisclosureState
 

@@ -2,6 +2,7 @@
 
 import datetime as dt
 
+import pytest
 import time_machine
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -12,6 +13,8 @@ from tests.factories import make_order
 from workflow.models import AuditEvent, DataSubjectRequest, DisclosureOrder, DisclosureState
 from workflow.services import dsr as svc
 from workflow.services.retention import purge_expired_files
+
+pytestmark = pytest.mark.usefixtures("english")
 
 S = DisclosureState
 

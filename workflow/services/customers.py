@@ -159,7 +159,9 @@ def deliver_sign_in_code(code_id: int, code: str, destination: str) -> bool:
     kind = "email" if row.channel == "email" else "mobile"
     if not hmac.compare_digest(row.code_hash, keyed_hash("sign-in-code", code)):
         return False
-    if not hmac.compare_digest(row.identifier_hmac, keyed_hash("customer-identifier", f"{kind}:{destination}")):
+    if not hmac.compare_digest(
+        row.identifier_hmac, keyed_hash("customer-identifier", f"{kind}:{destination}")
+    ):
         return False
     to = destination
     minutes = settings.CUSTOMER_SIGN_IN["code_minutes"]

@@ -8,7 +8,7 @@ values as keyed hashes only.
 
 import calendar
 import datetime as dt
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from django.conf import settings
@@ -22,16 +22,12 @@ from workflow.errors import InvalidInput, NotPermitted, WrongState
 from workflow.models import (
     OPEN_REQUEST_STATES,
     DataSubjectRequest,
-    DisclosureOrder,
-    RefusalReason,
     RequestKind,
     RequestState,
 )
-from workflow.models.disclosure import OPEN_STATES as OPEN_ORDER_STATES
 
 from .customers import customer_actor, keyed_hash
 from .notices import queue_notice
-from .preservation import held_customer_keys
 from .transitions import lock, run_transition
 
 R = RequestState
@@ -291,120 +287,6 @@ def apply_rectification(
     )
 
 
-# --- Erasure ---------------------------------------------------------------------------------------
-
-
-def erasure_plan(customer_key: str, categories: Sequence[str]) -> list[dict[str, str]]:
-    """Per category: erase, or refuse and why (retention rule, open order). Holds are decided
-    before a plan is made: a held customer's erasure waits whole."""
-    retention: Mapping[str, Mapping[str, Any]] = settings.STORE_RETENTION_RULES
-    needed_by_orders: set[str] = set()
-    for order in DisclosureOrder.objects.filter(
-        state__in=OPEN_ORDER_STATES, scope_items__customer_key=customer_key
-    ).prefetch_related("scope_items"):
-        for item in order.scope_items.all():
-            if item.customer_key == customer_key:
-                needed_by_orders.update(item.categories)
-    kept_by_map = customer_store.retained_categories(customer_key)
-    plan = []
-    for category in categories:
-        if category in kept_by_map:
-            # The data map's own "retain" rule for this store, with the reason it gives.
-            plan.append(
-                {
-                    "category": category,
-                    "result": "refused",
-                    "reason": RefusalReason.RETENTION,
-                    "basis": kept_by_map[category],
-                    "years": "",
-                }
-            )
-        elif category in retention:
-            rule = retention[category]
-            plan.append(
-                {
-                    "category": category,
-                    "result": "refused",
-                    "reason": RefusalReason.RETENTION,
-                    "basis": str(rule.get("basis", "")),
-                    "years": str(rule.get("years", "")),
-                }
-            )
-        elif category in needed_by_orders:
-            plan.append({"category": category, "result": "refused", "reason": RefusalReason.OPEN_ORDER})
-        else:
-            plan.append({"category": category, "result": "erase"})
-    return plan
-
-
-def carry_out_erasure(
-    dsr: DataSubjectRequest, *, actor: Any, expected_version: int | None = None
-) -> DataSubjectRequest:
-    """Erase what may be erased; defer the whole request while the customer is under legal hold."""
-    _require_handler(actor)
-    return _erase(dsr, actor=actor, expected_version=expected_version, action="dsr.erased")
-
-
-def _erase(
-    dsr: DataSubjectRequest, *, actor: Any, action: str, expected_version: int | None = None
-) -> DataSubjectRequest:
-    if dsr.kind != K.ERASURE:
-        raise WrongState(_("This is not an erasure request."))
-    if dsr.state != R.IN_PROGRESS:
-        raise WrongState(_("Start handling the request first."))
-    if dsr.customer_key in held_customer_keys():
-        if dsr.deferred_by_hold_at is not None:
-            return dsr
-        # Nothing is erased; the request waits for the hold to end. The customer is told that a
-        # legal obligation applies, never that a preservation order exists.
-        return run_transition(
-            dsr,
-            "defer_for_hold",
-            actor=actor,
-            action="dsr.erasure_deferred",
-            kwargs={"now": timezone.now()},
-            data={"reason": RefusalReason.LEGAL_HOLD},
-            expected_version=expected_version,
-            on_commit=_notify_event("deferred"),
-        )
-    plan = erasure_plan(dsr.customer_key, dsr.details.get("categories", []))
-    outcome = []
-    for line in plan:
-        if line["result"] == "erase":
-            rows = customer_store.erase_category(dsr.customer_key, line["category"])
-            outcome.append({"category": line["category"], "result": "erased", "rows": str(rows)})
-        else:
-            outcome.append(line)
-    refused = [line for line in outcome if line["result"] == "refused"]
-    name = "complete_partially" if refused else "complete"
-    return run_transition(
-        dsr,
-        name,
-        actor=actor,
-        action=action,
-        kwargs={"outcome": outcome, "answer": "", "now": timezone.now()},
-        data={
-            "erased": [o["category"] for o in outcome if o["result"] == "erased"],
-            "refused": {o["category"]: o["reason"] for o in refused},
-        },
-        expected_version=expected_version if action == "dsr.erased" else None,
-        on_commit=_notify_decision,
-    )
-
-
-def resume_deferred_erasures(*, today: dt.date | None = None) -> list[str]:
-    """When a legal hold ends, every erasure it deferred is carried out and recorded (beat)."""
-    held = held_customer_keys(today=today)
-    resumed = []
-    waiting = DataSubjectRequest.objects.filter(
-        kind=K.ERASURE, state=R.IN_PROGRESS, deferred_by_hold_at__isnull=False
-    ).exclude(customer_key__in=held)
-    for dsr in waiting:
-        _erase(dsr, actor=None, action="dsr.erasure_resumed")
-        resumed.append(dsr.reference)
-    return resumed
-
-
 # --- Access ------------------------------------------------------------------------------------------
 
 
@@ -447,49 +329,6 @@ def record_download(dsr: DataSubjectRequest, *, customer_key: str) -> None:
             obj=lock(dsr),
             data={"package_id": dsr.package_id},
         )
-
-
-# --- Deadlines -----------------------------------------------------------------------------------------
-
-
-def remind_due_requests(*, today: dt.date | None = None) -> list[str]:
-    """Remind the desk of requests falling due soon (beat); one reminder per deadline."""
-    from workflow.notify import Message, send
-
-    today = today or timezone.localdate()
-    horizon = today + dt.timedelta(days=settings.DSR_REMINDER_DAYS)
-    due = DataSubjectRequest.objects.filter(
-        state__in=OPEN_REQUEST_STATES, due_on__lte=horizon, reminded_on=None
-    )
-    reminded = []
-    for dsr in due:
-        with transaction.atomic():
-            locked = lock(dsr)
-            if locked.reminded_on is not None:
-                continue
-            locked.reminded_on = today
-            locked.save(update_fields=["reminded_on", "updated_at"])
-            audit.record(
-                "dsr.reminder_sent", actor=None, obj=locked, data={"due_on": locked.due_on.isoformat()}
-            )
-        reminded.append(dsr.reference)
-    if reminded:
-        recipients = _desk_addresses()
-        if recipients:
-            body = _("These data-subject requests fall due within %(days)d days: %(refs)s") % {
-                "days": settings.DSR_REMINDER_DAYS,
-                "refs": ", ".join(reminded),
-            }
-            for to in recipients:
-                send(Message(channel="email", to=to, subject=_("Requests falling due"), body=body))
-    return reminded
-
-
-def _desk_addresses() -> list[str]:
-    from django.contrib.auth import get_user_model
-
-    users = get_user_model().objects.filter(is_active=True, groups__permissions__codename="handle_dsr")
-    return sorted({u.email for u in users if u.email})
 
 
 def _notify_decision(dsr: DataSubjectRequest) -> None:
