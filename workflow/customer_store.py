@@ -29,16 +29,20 @@ def find_customer(kind: str, value: str) -> str | None:
     if find_by_contact is not None:
         found: str | None = find_by_contact(kind, value)
         return found
-    # Until the data map offers the lookup itself, its identity matching answers it.
+    # Until the data map offers the lookup itself, its identity matching answers it. The map is
+    # loaded once whatever the answer, so that a registered identifier costs no more time than
+    # an unknown one (the sign-in answer must not tell them apart, not even by its timing).
     from workflow.matching import match_identifiers
 
-    report = match_identifiers([(kind, value)])
-    keys = set()
-    for match in report.identifiers:
-        for evidence in match.evidence:
-            source = datamap.configured_datamap().source(evidence.source)
-            if evidence.table == source.customer_table:
-                keys.add(evidence.customer_key)
+    loaded = datamap.configured_datamap()
+    customer_tables = {name: source.customer_table for name, source in loaded.sources.items()}
+    report = match_identifiers([(kind, value)], datamap=loaded)
+    keys = {
+        evidence.customer_key
+        for match in report.identifiers
+        for evidence in match.evidence
+        if evidence.table == customer_tables.get(evidence.source)
+    }
     return keys.pop() if len(keys) == 1 else None
 
 
