@@ -32,6 +32,28 @@ class CodeForm(forms.Form):
     )
 
 
+# How the store's columns read to a customer; a column not listed shows its own name.
+FIELD_LABELS = {
+    "first_name": _("First name"),
+    "last_name": _("Last name"),
+    "birth_date": _("Date of birth"),
+    "email": _("E-mail address"),
+    "mobile": _("Mobile number"),
+    "landline": _("Landline number"),
+    "province": _("Province"),
+    "city": _("City"),
+    "street": _("Street address"),
+    "postal_code": _("Postal code"),
+    "phone": _("Phone at this address"),
+}
+
+
+def field_label(qualified: str) -> str:
+    table, _dot, column = qualified.rpartition(".")
+    label = str(FIELD_LABELS.get(column, column))
+    return f"{label} ({_('address')})" if table == "addresses" else label
+
+
 # Credentials are erased by closing the account at the store, not item by item here.
 ERASABLE = [(value, label) for value, label in DataCategory.choices if value != DataCategory.CREDENTIAL]
 
@@ -63,7 +85,7 @@ class RequestForm(forms.Form):
         self.correctable = fields or {}
         for name, current in self.correctable.items():
             self.fields[f"fix__{name}"] = forms.CharField(
-                label=name,
+                label=field_label(name),
                 required=False,
                 max_length=300,
                 initial=current,
