@@ -31,7 +31,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "requests_portal.settings")
 
-import django  # noqa: E402
+import django
 
 django.setup()
 
@@ -68,8 +68,13 @@ def queries(datamap_path: Path) -> tuple[str, list[tuple[str, tuple[object, ...]
     for category in CATEGORIES:
         for table in source.tables_with(category):
             query = rows_query(
-                source, table, table.columns_of(category), dialect,
-                customer_pk=str(HEAVY_CUSTOMER_ID), date_from=DATE_FROM, date_to=DATE_TO,
+                source,
+                table,
+                table.columns_of(category),
+                dialect,
+                customer_pk=str(HEAVY_CUSTOMER_ID),
+                date_from=DATE_FROM,
+                date_to=DATE_TO,
             )
             found.append((query.sql, query.params))
     return source.database_url, found
@@ -107,17 +112,23 @@ def child(datamap_path: Path) -> None:
     start = time.perf_counter()
     manifest = extract_scope(
         [ScopeRequest(CUSTOMER, CATEGORIES, DATE_FROM, DATE_TO)],
-        out_dir=out, third_party_justification=JUSTIFICATION, datamap=datamap,
+        out_dir=out,
+        third_party_justification=JUSTIFICATION,
+        datamap=datamap,
     )
     elapsed = time.perf_counter() - start
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     shutil.rmtree(out.parent)
-    print(json.dumps({
-        "seconds": elapsed,
-        "peak_rss_mb": peak_kb / 1024,
-        "rows": manifest.rows_for(CUSTOMER, DataCategory.NETWORK_ACTIVITY),
-        "bytes": sum(f.size for f in manifest.files),
-    }))
+    print(
+        json.dumps(
+            {
+                "seconds": elapsed,
+                "peak_rss_mb": peak_kb / 1024,
+                "rows": manifest.rows_for(CUSTOMER, DataCategory.NETWORK_ACTIVITY),
+                "bytes": sum(f.size for f in manifest.files),
+            }
+        )
+    )
 
 
 def run_child(datamap_path: Path) -> dict[str, float]:
@@ -145,11 +156,15 @@ def bench(label: str, datamap_path: Path, raw: object, repeat: int) -> dict[str,
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--customers", type=int, default=200)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--pg-url", default=os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432/bench_store"))
+    parser.add_argument(
+        "--pg-url", default=os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432/bench_store")
+    )
     parser.add_argument("--skip-pg", action="store_true")
     parser.add_argument("--child", default="")
     args = parser.parse_args()
@@ -160,13 +175,21 @@ def main() -> None:
     try:
         results = {}
         sqlite_map = work / "sqlite.yaml"
-        seed_store(database_url=f"sqlite:///{work / 'store.sqlite3'}", datamap_path=sqlite_map,
-                   customers=args.customers, heavy_customer_rows=args.rows)
+        seed_store(
+            database_url=f"sqlite:///{work / 'store.sqlite3'}",
+            datamap_path=sqlite_map,
+            customers=args.customers,
+            heavy_customer_rows=args.rows,
+        )
         if not args.skip_pg:
             ensure_pg_database(args.pg_url)
             pg_map = work / "pg.yaml"
-            seed_store(database_url=args.pg_url, datamap_path=pg_map, customers=args.customers,
-                       heavy_customer_rows=args.rows)
+            seed_store(
+                database_url=args.pg_url,
+                datamap_path=pg_map,
+                customers=args.customers,
+                heavy_customer_rows=args.rows,
+            )
             results["postgresql"] = bench("postgresql", pg_map, raw_pg, args.repeat)
         results["sqlite"] = bench("sqlite", sqlite_map, raw_sqlite, args.repeat)
         if "postgresql" in results:

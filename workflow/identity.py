@@ -55,7 +55,10 @@ def _phone(value: str, *, mobile: bool) -> str:
     if not phonenumbers.is_valid_number(number):
         raise InvalidInput(_("“%(value)s” is not a valid phone number.") % {"value": value})
     kind = phonenumbers.number_type(number)
-    is_mobile = kind in (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE)
+    is_mobile = kind in (
+        phonenumbers.PhoneNumberType.MOBILE,
+        phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
+    )
     if mobile and not is_mobile:
         raise InvalidInput(_("“%(value)s” is not a mobile number.") % {"value": value})
     if not mobile and kind == phonenumbers.PhoneNumberType.MOBILE:

@@ -78,7 +78,8 @@ def test_consistency_problems_point_at_their_lines_too():
     with pytest.raises(DataMapError) as caught:
         parse_datamap(text)
     assert caught.value.problems == [
-        "line 16: sources.shop.tables.visits.customer.through: joins through “sessions”, which is not in the map."
+        "line 16: sources.shop.tables.visits.customer.through: "
+        "joins through “sessions”, which is not in the map."
     ]
 
 
@@ -89,7 +90,10 @@ def test_text_that_is_not_yaml_is_refused_with_its_line():
 
 
 def test_deleting_a_category_from_a_table_that_holds_others_is_refused():
-    text = MINIMAL.format(path="/tmp/x.sqlite3") + "    categories:\n      contact:\n        erasure: {method: delete}\n"
+    text = (
+        MINIMAL.format(path="/tmp/x.sqlite3")
+        + "    categories:\n      contact:\n        erasure: {method: delete}\n"
+    )
     with pytest.raises(DataMapError) as caught:
         parse_datamap(text)
     assert "anonymise instead" in caught.value.problems[0]
@@ -136,7 +140,9 @@ def test_several_files_make_one_deployment(tmp_path, settings):
 
 def _shop_database(path: Path, *, with_visits: bool, with_name: bool) -> None:
     conn = sqlite3.connect(path)
-    conn.execute(f"CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT{', name TEXT' if with_name else ''})")
+    conn.execute(
+        f"CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT{', name TEXT' if with_name else ''})"
+    )
     if with_visits:
         conn.execute("CREATE TABLE visits (id INTEGER PRIMARY KEY, user_id INTEGER, at TEXT, ip TEXT)")
     conn.commit()
@@ -191,7 +197,8 @@ def test_a_source_that_is_down_is_named_not_reported_empty(tmp_path):
 def test_connecting_to_an_unreachable_postgresql_raises_source_unavailable():
     from workflow.datamap import connect
 
-    with pytest.raises(SourceUnavailable, match="cannot be reached"), connect(
-        "postgres://nobody@127.0.0.1:1/none", source_name="shop"
+    with (
+        pytest.raises(SourceUnavailable, match="cannot be reached"),
+        connect("postgres://nobody@127.0.0.1:1/none", source_name="shop"),
     ):
         pass

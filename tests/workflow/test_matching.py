@@ -97,7 +97,9 @@ def test_identifiers_pointing_to_different_customers_are_conflicting(store):
 
 
 def test_identifiers_agreeing_on_one_customer_gather_all_their_evidence(store):
-    report = match(store, ("national_id", MARYAM.national_id), ("mobile", "09121234567"), ("email", MARYAM.email))
+    report = match(
+        store, ("national_id", MARYAM.national_id), ("mobile", "09121234567"), ("email", MARYAM.email)
+    )
     assert not report.conflicting
     [customer] = report.customers
     assert customer.customer_key == "store:1"

@@ -9,8 +9,17 @@ from tests.workflow.store_helpers import seed
 from workflow.identity import national_id_is_valid, normalise_identifier, stored_form
 from workflow.store import HEAVY_CUSTOMER_ID, PERSONAS
 
-TABLES = ["customers", "addresses", "orders", "order_recipients", "invoices", "reviews", "review_edits",
-          "access_log", "marketing_consents"]
+TABLES = [
+    "customers",
+    "addresses",
+    "orders",
+    "order_recipients",
+    "invoices",
+    "reviews",
+    "review_edits",
+    "access_log",
+    "marketing_consents",
+]
 
 
 def _dump(path) -> str:
@@ -51,7 +60,9 @@ def test_every_national_id_passes_its_check_digit_once_normalised(store_db):
 
 def test_phone_numbers_are_real_iranian_mobiles_and_landlines_in_messy_forms(store_db):
     mobiles = [row[0] for row in store_db.execute("SELECT mobile FROM customers")]
-    landlines = [row[0] for row in store_db.execute("SELECT landline FROM customers WHERE landline IS NOT NULL")]
+    landlines = [
+        row[0] for row in store_db.execute("SELECT landline FROM customers WHERE landline IS NOT NULL")
+    ]
     for raw in mobiles:
         number = phonenumbers.parse(stored_form("mobile", raw) or "x", "IR")
         assert phonenumbers.number_type(number) == phonenumbers.PhoneNumberType.MOBILE
@@ -96,7 +107,9 @@ def test_orders_invoices_third_parties_reviews_edits_logs_and_consents_are_gener
 def test_the_heavy_customer_gets_exactly_the_rows_asked_for(tmp_path):
     store = seed(tmp_path, customers=10, heavy_rows=5000)
     conn = sqlite3.connect(store.database_url.removeprefix("sqlite:///"))
-    count = conn.execute("SELECT count(*) FROM access_log WHERE customer_id = ?", (HEAVY_CUSTOMER_ID,)).fetchone()[0]
+    count = conn.execute(
+        "SELECT count(*) FROM access_log WHERE customer_id = ?", (HEAVY_CUSTOMER_ID,)
+    ).fetchone()[0]
     conn.close()
     assert count == 5000
 
@@ -122,5 +135,11 @@ def test_a_database_url_with_a_password_is_not_written_into_the_map(tmp_path, mo
 
     monkeypatch.setattr(command, "seed_store", fake_seed)
     with pytest.raises(SystemExit):
-        call_command("seed_store", "--database-url", "postgres://store:pw@db/store", "--datamap", str(tmp_path / "m.yaml"))
+        call_command(
+            "seed_store",
+            "--database-url",
+            "postgres://store:pw@db/store",
+            "--datamap",
+            str(tmp_path / "m.yaml"),
+        )
     assert captured["datamap_url"] == "${STORE_DATABASE_URL}"

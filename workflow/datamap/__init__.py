@@ -10,6 +10,15 @@ from pathlib import Path
 from django.conf import settings
 
 from .connect import SourceUnavailable, connect
+from .customers import (
+    ErasureResult,
+    Rectification,
+    customer_contacts,
+    erase_category,
+    find_customer_by_contact,
+    opt_out_of_marketing,
+    rectify,
+)
 from .model import CategoryPolicy, CustomerJoin, DataMap, Erasure, MarketingOptOut, Source, Table
 from .schema import DataMapError, load_datamap, load_datamaps, parse_datamap
 
@@ -25,13 +34,20 @@ __all__ = [
     "DataMap",
     "DataMapError",
     "Erasure",
+    "ErasureResult",
     "MarketingOptOut",
+    "Rectification",
     "Source",
     "SourceUnavailable",
     "Table",
     "configured_datamap",
     "connect",
+    "customer_contacts",
+    "erase_category",
+    "find_customer_by_contact",
     "load_datamap",
     "load_datamaps",
+    "opt_out_of_marketing",
     "parse_datamap",
+    "rectify",
 ]

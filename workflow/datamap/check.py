@@ -16,7 +16,8 @@ def live_columns(conn: StoreConnection) -> dict[str, set[str]]:
     tables: dict[str, set[str]] = {}
     if conn.dialect is POSTGRESQL:
         cursor.execute(
-            "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = current_schema()"
+            "SELECT table_name, column_name FROM information_schema.columns "
+            "WHERE table_schema = current_schema()"
         )
         for table, column in cursor.fetchall():
             tables.setdefault(table, set()).add(column)
@@ -56,7 +57,10 @@ def _problems(source: Source, conn: StoreConnection) -> list[str]:
 
     for table in source.tables.values():
         if table.name not in live:
-            problems.append(_("%(source)s: the table “%(table)s” does not exist.") % {"source": source.name, "table": table.name})
+            problems.append(
+                _("%(source)s: the table “%(table)s” does not exist.")
+                % {"source": source.name, "table": table.name}
+            )
             continue
         missing_column(table.name, table.primary_key, _("primary key"))
         missing_column(table.name, table.customer.column, _("customer join"))

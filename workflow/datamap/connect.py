@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote, urlparse
 
@@ -47,7 +47,8 @@ def dialect_of(url: str) -> Dialect:
     if scheme in ("mysql", "mariadb", "mysql+pymysql"):
         return MYSQL
     raise InvalidInput(
-        _("“%(scheme)s” databases are not supported; use sqlite, postgresql or mysql URLs.") % {"scheme": scheme}
+        _("“%(scheme)s” databases are not supported; use sqlite, postgresql or mysql URLs.")
+        % {"scheme": scheme}
     )
 
 
@@ -65,13 +66,17 @@ def sqlite_path(url: str) -> str:
 class StoreConnection:
     dialect: Dialect
     raw: Any  # the DB-API connection
+    # Facts about the schema learnt on this connection (column types), reused while it is open.
+    schema_cache: dict[Any, Any] = field(default_factory=dict)
 
     def cursor(self) -> Any:
         return self.raw.cursor()
 
 
 @contextmanager
-def connect(url: str, *, source_name: str = "", display_url: str = "", readonly: bool = True) -> Iterator[StoreConnection]:
+def connect(
+    url: str, *, source_name: str = "", display_url: str = "", readonly: bool = True
+) -> Iterator[StoreConnection]:
     """A connection to the store, closed on exit. Unreachable or missing databases raise
     SourceUnavailable naming the source (never the password)."""
     dialect = dialect_of(url)
@@ -111,7 +116,7 @@ def _open(dialect: Dialect, url: str, *, readonly: bool) -> Any:
             cursor.execute("SET TIME ZONE 'UTC'")
         conn.commit()
         return conn
-    import pymysql
+    import pymysql  # type: ignore[import-untyped]
 
     parsed = urlparse(url)
     return pymysql.connect(

@@ -83,7 +83,9 @@ class Source:
         while chain[-1].customer.through:
             parent = self.tables[chain[-1].customer.through]
             if parent.name in seen:  # the validator refuses cycles; this guards direct construction
-                raise InvalidInput(_("The data map's joins go round in a circle at table “%(t)s”.") % {"t": parent.name})
+                raise InvalidInput(
+                    _("The data map's joins go round in a circle at table “%(t)s”.") % {"t": parent.name}
+                )
             seen.add(parent.name)
             chain.append(parent)
         return chain
@@ -111,7 +113,9 @@ class DataMap:
         try:
             return self.sources[name]
         except KeyError:
-            raise InvalidInput(_("No data map describes a source named “%(name)s”.") % {"name": name}) from None
+            raise InvalidInput(
+                _("No data map describes a source named “%(name)s”.") % {"name": name}
+            ) from None
 
     def customer(self, customer_key: str) -> tuple[Source, str]:
         """``"store:42"`` -> (the source, ``"42"``)."""

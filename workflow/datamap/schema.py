@@ -205,7 +205,9 @@ def parse_datamap(text: str, *, origin: str = "<data map>") -> DataMap:
         mark = getattr(err, "problem_mark", None)
         line = mark.line + 1 if mark is not None else 1
         problem = getattr(err, "problem", None) or str(err)
-        raise DataMapError(origin, [_("line %(line)d: not valid YAML: %(problem)s") % {"line": line, "problem": problem}]) from err
+        raise DataMapError(
+            origin, [_("line %(line)d: not valid YAML: %(problem)s") % {"line": line, "problem": problem}]
+        ) from err
     lines = _Lines(root)
     problems: list[str] = []
     for error in sorted(_VALIDATOR.iter_errors(document), key=lambda e: lines.line(e.absolute_path)):
@@ -227,7 +229,9 @@ def load_datamap(path: str | Path) -> DataMap:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as err:
-        raise DataMapError(str(path), [_("the file cannot be read: %(err)s") % {"err": err.strerror}]) from err
+        raise DataMapError(
+            str(path), [_("the file cannot be read: %(err)s") % {"err": err.strerror}]
+        ) from err
     return parse_datamap(text, origin=str(path))
 
 
@@ -239,7 +243,10 @@ def load_datamaps(paths: Iterable[str | Path]) -> DataMap:
             if name in sources:
                 raise DataMapError(
                     str(path),
-                    [_("the source “%(name)s” is already described in %(other)s.") % {"name": name, "other": sources[name].origin}],
+                    [
+                        _("the source “%(name)s” is already described in %(other)s.")
+                        % {"name": name, "other": sources[name].origin}
+                    ],
                 )
             sources[name] = source
     if not sources:
@@ -256,7 +263,8 @@ def _build(document: dict[str, Any], lines: _Lines, problems: list[str], origin:
 
     def problem(path: list[Any], message: str) -> None:
         problems.append(
-            _("line %(line)d: %(where)s: %(message)s") % {"line": lines.line(path), "where": _where(path), "message": message}
+            _("line %(line)d: %(where)s: %(message)s")
+            % {"line": lines.line(path), "where": _where(path), "message": message}
         )
 
     sources: dict[str, Source] = {}
@@ -265,7 +273,10 @@ def _build(document: dict[str, Any], lines: _Lines, problems: list[str], origin:
         if _has_literal_password(raw["database_url"]):
             problem(
                 [*base, "database_url"],
-                _("write no password in the data map; take the URL from the environment, e.g. ${STORE_DATABASE_URL}."),
+                _(
+                    "write no password in the data map; take the URL from the environment, "
+                    "e.g. ${STORE_DATABASE_URL}."
+                ),
             )
         url = _expand(raw["database_url"], [*base, "database_url"], lines, problems)
         tables: dict[str, Table] = {}
@@ -274,13 +285,18 @@ def _build(document: dict[str, Any], lines: _Lines, problems: list[str], origin:
             tables[table_name] = Table(
                 name=table_name,
                 primary_key=t["primary_key"],
-                customer=CustomerJoin(column=t["customer"]["column"], through=t["customer"].get("through", "")),
+                customer=CustomerJoin(
+                    column=t["customer"]["column"], through=t["customer"].get("through", "")
+                ),
                 timestamp=t.get("timestamp") or "",
                 identifiers=identifiers,
                 columns=dict(t["columns"]),
             )
         if raw["customer_table"] not in tables:
-            problem([*base, "customer_table"], _("the customer table “%(t)s” is not among the tables.") % {"t": raw["customer_table"]})
+            problem(
+                [*base, "customer_table"],
+                _("the customer table “%(t)s” is not among the tables.") % {"t": raw["customer_table"]},
+            )
         else:
             root = tables[raw["customer_table"]]
             if root.customer.through or root.customer.column != root.primary_key:
@@ -294,7 +310,11 @@ def _build(document: dict[str, Any], lines: _Lines, problems: list[str], origin:
             current = table
             while current.customer.through:
                 if current.customer.through not in tables:
-                    problem([*tpath, "customer", "through"], _("joins through “%(t)s”, which is not in the map.") % {"t": current.customer.through})
+                    problem(
+                        [*tpath, "customer", "through"],
+                        _("joins through “%(t)s”, which is not in the map.")
+                        % {"t": current.customer.through},
+                    )
                     break
                 current = tables[current.customer.through]
                 if current.name in seen:
@@ -306,7 +326,11 @@ def _build(document: dict[str, Any], lines: _Lines, problems: list[str], origin:
                     if col not in table.columns:
                         problem(
                             [*tpath, "identifiers", kind],
-                            _("identifier column “%(c)s” must also be listed under columns with its category.") % {"c": col},
+                            _(
+                                "identifier column “%(c)s” must also be listed under columns "
+                                "with its category."
+                            )
+                            % {"c": col},
                         )
         policies: dict[str, CategoryPolicy] = {}
         for category, raw_policy in (raw.get("categories") or {}).items():
@@ -314,7 +338,9 @@ def _build(document: dict[str, Any], lines: _Lines, problems: list[str], origin:
             erasure = None
             if "erasure" in raw_policy:
                 e = raw_policy["erasure"]
-                erasure = Erasure(method=e["method"], replacements=dict(e.get("with") or {}), reason=e.get("reason", ""))
+                erasure = Erasure(
+                    method=e["method"], replacements=dict(e.get("with") or {}), reason=e.get("reason", "")
+                )
                 if erasure.method == "anonymise" and not erasure.replacements:
                     problem([*ppath, "erasure"], _("anonymise needs “with”: the replacement of each column."))
                 if erasure.method == "retain" and not erasure.reason.strip():
@@ -324,11 +350,16 @@ def _build(document: dict[str, Any], lines: _Lines, problems: list[str], origin:
                         if category in table.categories and table.categories != {category}:
                             problem(
                                 [*ppath, "erasure", "method"],
-                                _("cannot delete rows of “%(t)s”: it also holds other categories; anonymise instead.")
+                                _(
+                                    "cannot delete rows of “%(t)s”: it also holds other categories; "
+                                    "anonymise instead."
+                                )
                                 % {"t": table.name},
                             )
                 for qualified in erasure.replacements:
-                    _check_qualified(qualified, category, tables, [*ppath, "erasure", "with", qualified], problem)
+                    _check_qualified(
+                        qualified, category, tables, [*ppath, "erasure", "with", qualified], problem
+                    )
             rectifiable = tuple(raw_policy.get("rectifiable") or ())
             for index, qualified in enumerate(rectifiable):
                 _check_qualified(qualified, category, tables, [*ppath, "rectifiable", index], problem)
@@ -338,13 +369,17 @@ def _build(document: dict[str, Any], lines: _Lines, problems: list[str], origin:
             m = raw["marketing_opt_out"]
             opt_out = MarketingOptOut(table=m["table"], set_values=dict(m["set"]))
             if m["table"] not in tables:
-                problem([*base, "marketing_opt_out", "table"], _("the table “%(t)s” is not in the map.") % {"t": m["table"]})
+                problem(
+                    [*base, "marketing_opt_out", "table"],
+                    _("the table “%(t)s” is not in the map.") % {"t": m["table"]},
+                )
             else:
                 for column in m["set"]:
                     if tables[m["table"]].columns.get(column) != DataCategory.MARKETING_CONSENT:
                         problem(
                             [*base, "marketing_opt_out", "set", column],
-                            _("“%(c)s” is not a marketing-consent column of “%(t)s”.") % {"c": column, "t": m["table"]},
+                            _("“%(c)s” is not a marketing-consent column of “%(t)s”.")
+                            % {"c": column, "t": m["table"]},
                         )
         sources[source_name] = Source(
             name=source_name,
@@ -359,7 +394,9 @@ def _build(document: dict[str, Any], lines: _Lines, problems: list[str], origin:
     return DataMap(sources=sources)
 
 
-def _check_qualified(qualified: str, category: str, tables: dict[str, Table], path: list[Any], problem: Any) -> None:
+def _check_qualified(
+    qualified: str, category: str, tables: dict[str, Table], path: list[Any], problem: Any
+) -> None:
     table_name, _dot, column = qualified.partition(".")
     table = tables.get(table_name)
     if table is None:

@@ -46,7 +46,8 @@ def from_clause(source: Source, table: Table, dialect: Dialect) -> tuple[str, st
     for index in range(1, len(chain)):
         child, parent = chain[index - 1], chain[index]
         parts.append(
-            f"JOIN {q(parent.name)} t{index} ON t{index - 1}.{q(child.customer.column)} = t{index}.{q(parent.primary_key)}"
+            f"JOIN {q(parent.name)} t{index} "
+            f"ON t{index - 1}.{q(child.customer.column)} = t{index}.{q(parent.primary_key)}"
         )
     last = len(chain) - 1
     customer_column = f"t{last}.{q(chain[last].customer.column)}"
@@ -74,7 +75,8 @@ def rows_query(
     q = dialect.quote
     frm, customer_column, dated = from_clause(source, table, dialect)
     expressions = select if select is not None else [f"t0.{q(c)}" for c in columns]
-    sql = f"SELECT {', '.join(expressions)} FROM {frm} WHERE {customer_column} = {dialect.placeholder}"
+    # Names come from the schema-checked map ([A-Za-z0-9_]); values are bound parameters.
+    sql = f"SELECT {', '.join(expressions)} FROM {frm} WHERE {customer_column} = {dialect.placeholder}"  # noqa: S608
     params: list[Any] = [customer_param(customer_pk)]
     if dated and date_from is not None and date_to is not None:
         start, end = day_bounds(dialect, date_from, date_to)

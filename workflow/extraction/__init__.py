@@ -126,9 +126,13 @@ def _check_requests(requests: Sequence[ScopeRequest], datamap: DataMap, justific
         if set(request.categories) & NEVER_DISCLOSED:
             raise InvalidInput(_("Credentials are never extracted."))
         if set(request.categories) & NEEDS_JUSTIFICATION and not justification.strip():
-            raise InvalidInput(_("Third-party recipient data is extracted only with a recorded justification."))
+            raise InvalidInput(
+                _("Third-party recipient data is extracted only with a recorded justification.")
+            )
         if request.date_from > request.date_to:
-            raise InvalidInput(_("%(key)s: the date range ends before it starts.") % {"key": request.customer_key})
+            raise InvalidInput(
+                _("%(key)s: the date range ends before it starts.") % {"key": request.customer_key}
+            )
 
 
 def _begin_snapshot(conn: StoreConnection, *, share_with: StoreConnection | None = None) -> None:
@@ -145,7 +149,9 @@ def _begin_snapshot(conn: StoreConnection, *, share_with: StoreConnection | None
                 cursor.execute("SELECT pg_export_snapshot()")
                 (snapshot,) = cursor.fetchone()
             with share_with.raw.cursor() as cursor:
-                cursor.execute(psycopg.sql.SQL("SET TRANSACTION SNAPSHOT {}").format(psycopg.sql.Literal(snapshot)))
+                cursor.execute(
+                    psycopg.sql.SQL("SET TRANSACTION SNAPSHOT {}").format(psycopg.sql.Literal(snapshot))
+                )
     elif conn.dialect is SQLITE:
         conn.raw.execute("BEGIN")
     else:
@@ -169,7 +175,10 @@ def _extract_category(
     (base / folder).mkdir(exist_ok=True)
     header = ["_table", *source.category_columns(category)]
     rows = 0
-    with HashedFile(base / folder / f"{category}.jsonl") as jsonl, HashedFile(base / folder / f"{category}.csv") as csv_file:
+    with (
+        HashedFile(base / folder / f"{category}.jsonl") as jsonl,
+        HashedFile(base / folder / f"{category}.csv") as csv_file,
+    ):
         csv_out = CsvOut(csv_file, header)
         for table in source.tables_with(category):
             common: dict[str, Any] = {
@@ -181,19 +190,25 @@ def _extract_category(
                 "stats": stats,
             }
             if use_copy:
-                lane = {"csv_conn": csv_lane[0], "pool": csv_lane[1]} if csv_lane else {}
+                lane: dict[str, Any] = {"csv_conn": csv_lane[0], "pool": csv_lane[1]} if csv_lane else {}
                 rows += stream_postgresql_copy(conn, source, table, category, header, **common, **lane)
             else:
-                rows += stream_portable(conn, source, table, category, header, fetch_size=fetch_size, **common)
+                rows += stream_portable(
+                    conn, source, table, category, header, fetch_size=fetch_size, **common
+                )
     return [
-        ExtractedFile(request.customer_key, category, fmt, f"{folder}/{category}.{fmt}", rows, f.sha256, f.size)
+        ExtractedFile(
+            request.customer_key, category, fmt, f"{folder}/{category}.{fmt}", rows, f.sha256, f.size
+        )
         for fmt, f in (("jsonl", jsonl), ("csv", csv_file))
     ]
 
 
 def _prepare_out_dir(out_dir: Path) -> Path:
     if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
-        raise InvalidInput(_("The output directory %(dir)s already exists and is not empty.") % {"dir": out_dir})
+        raise InvalidInput(
+            _("The output directory %(dir)s already exists and is not empty.") % {"dir": out_dir}
+        )
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     return Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.partial-", dir=out_dir.parent))
 
@@ -207,10 +222,12 @@ def extract_scope(
     datamap: DataMap | None = None,
     fetch_size: int = DEFAULT_FETCH_SIZE,
     use_copy: bool = True,
+    parallel: bool = True,
 ) -> Manifest:
     """Extract every request into ``out_dir`` (created; must not hold anything yet) and return
     the manifest, also written there as manifest.json. ``use_copy=False`` forces the portable
-    cursor path on PostgreSQL too."""
+    cursor path on PostgreSQL too; ``parallel=False`` renders the CSV after the JSON on one
+    connection instead of beside it on a second."""
     datamap = datamap or configured_datamap()
     _check_requests(requests, datamap, third_party_justification)
     out_dir = Path(out_dir)
@@ -230,28 +247,44 @@ def extract_scope(
                         connect(source.database_url, source_name=source.name, display_url=source.display_url)
                     )
                     lane_conn = None
-                    if use_copy and conn.dialect is POSTGRESQL:
+                    if use_copy and parallel and conn.dialect is POSTGRESQL:
                         # The CSV is rendered by a second server process on the same snapshot,
                         # while the first renders the JSON: both files in the time of one.
                         lane_conn = stack.enter_context(
-                            connect(source.database_url, source_name=source.name, display_url=source.display_url)
+                            connect(
+                                source.database_url, source_name=source.name, display_url=source.display_url
+                            )
                         )
-                        lanes[source.name] = (lane_conn, stack.enter_context(ThreadPoolExecutor(max_workers=1)))
+                        lanes[source.name] = (
+                            lane_conn,
+                            stack.enter_context(ThreadPoolExecutor(max_workers=1)),
+                        )
                     _begin_snapshot(conn, share_with=lane_conn)
                     connections[source.name] = conn
                 conn = connections[source.name]
                 for category in sorted(set(request.categories), key=_CATEGORY_ORDER.__getitem__):
                     try:
                         files += _extract_category(
-                            conn, source, request, category, partial, fetch_size=fetch_size, stats=stats,
-                            use_copy=use_copy and conn.dialect is POSTGRESQL, csv_lane=lanes.get(source.name),
+                            conn,
+                            source,
+                            request,
+                            category,
+                            partial,
+                            fetch_size=fetch_size,
+                            stats=stats,
+                            use_copy=use_copy and conn.dialect is POSTGRESQL,
+                            csv_lane=lanes.get(source.name),
                         )
                     except (OSError, DomainError):
                         raise
                     except Exception as err:  # the driver's error, named with where it happened
                         raise ExtractionFailed(
                             _("The store source “%(source)s” failed while extracting %(category)s: %(error)s")
-                            % {"source": source.name, "category": category, "error": str(err).strip().splitlines()[0]}
+                            % {
+                                "source": source.name,
+                                "category": category,
+                                "error": str(err).strip().splitlines()[0],
+                            }
                         ) from err
                     done += 1
                     if progress is not None:
@@ -307,14 +340,23 @@ def iter_rows(
                 return
             columns = table.columns_of(category)
             query = rows_query(
-                source, table, columns, conn.dialect, customer_pk=customer_pk, date_from=date_from, date_to=date_to
+                source,
+                table,
+                columns,
+                conn.dialect,
+                customer_pk=customer_pk,
+                date_from=date_from,
+                date_to=date_to,
             )
             cursor = open_cursor(conn, server_side=True)
             try:
                 cursor.execute(query.sql, query.params)
                 for batch in fetch_batches(cursor, fetch_size):
                     for raw in batch:
-                        yield {"_table": table.name, **{c: json_safe(v) for c, v in zip(columns, raw, strict=True)}}
+                        yield {
+                            "_table": table.name,
+                            **{c: json_safe(v) for c, v in zip(columns, raw, strict=True)},
+                        }
                         if remaining is not None:
                             remaining -= 1
                             if remaining <= 0:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +20,7 @@ from workflow.datamap.connect import StoreConnection
 from workflow.datamap.model import Source, Table
 from workflow.datamap.sql import rows_query
 
-from .writers import CsvOut, HashedFile, json_line, json_safe
+from .writers import CsvOut, HashedFile, encode_json
 
 DEFAULT_FETCH_SIZE = 2000
 COPY_BUFFER_BYTES = 256 * 1024
@@ -58,7 +58,7 @@ def open_cursor(conn: StoreConnection, *, server_side: bool) -> Any:
     if conn.dialect.name == "postgresql" and server_side:
         return conn.raw.cursor(name="portal_extract")
     if conn.dialect.name == "mysql":
-        import pymysql.cursors
+        import pymysql.cursors  # type: ignore[import-untyped]
 
         return conn.raw.cursor(pymysql.cursors.SSCursor)
     return conn.raw.cursor()
@@ -83,30 +83,43 @@ def stream_portable(
     query = rows_query(
         source, table, columns, conn.dialect, customer_pk=customer_pk, date_from=date_from, date_to=date_to
     )
-    positions = [columns.index(name) if name in columns else None for name in header[1:]]
+    name = table.name
+    keys = ("_table", *columns)
+    # The CSV header is the union of the category's columns over its tables; a table that has
+    # them all, in order, is written as it comes.
+    positions = [columns.index(column) if column in columns else None for column in header[1:]]
+    same_layout = header[1:] == columns
     count = 0
     cursor = open_cursor(conn, server_side=True)
     try:
         cursor.execute(query.sql, query.params)
         for batch in fetch_batches(cursor, fetch_size, stats):
-            lines = []
-            for raw in batch:
-                values = [json_safe(v) for v in raw]
-                lines.append(json_line({"_table": table.name, **dict(zip(columns, values, strict=True))}))
-                csv_out.write_row([table.name, *(values[p] if p is not None else None for p in positions)])
-            jsonl.write("".join(lines).encode("utf-8"))
-            csv_out.flush()
+            # Per batch, not per row: one join, one encode, one write (the C encoder does the rest).
+            lines = [encode_json(dict(zip(keys, (name, *raw), strict=True))) for raw in batch]
+            jsonl.write(("\n".join(lines) + "\n").encode("utf-8"))
+            if same_layout:
+                csv_out.write_rows([(name, *raw) for raw in batch])
+            else:
+                csv_out.write_rows(
+                    [(name, *[raw[p] if p is not None else None for p in positions]) for raw in batch]
+                )
             count += len(batch)
     finally:
         cursor.close()
     return count
 
 
-def _pg_column_oids(conn: StoreConnection, source: Source, table: Table, columns: list[str]) -> list[int]:
-    probe = rows_query(source, table, columns, conn.dialect, customer_pk="0")
-    with conn.raw.cursor() as cursor:
-        cursor.execute(probe.sql + " LIMIT 0", probe.params)
-        return [column.type_code for column in cursor.description]
+def _pg_column_oids(conn: StoreConnection, table: Table) -> dict[str, int]:
+    """Column -> type OID, from the catalog once per connection."""
+    key = ("pg_oids", table.name)
+    if key not in conn.schema_cache:
+        with conn.raw.cursor() as cursor:
+            cursor.execute(
+                "SELECT attname, atttypid FROM pg_attribute WHERE attrelid = to_regclass(%s) AND attnum > 0",
+                (conn.dialect.quote(table.name),),
+            )
+            conn.schema_cache[key] = {name: int(oid) for name, oid in cursor.fetchall()}
+    return conn.schema_cache[key]
 
 
 def _pg_literal(name: str) -> str:
@@ -114,7 +127,9 @@ def _pg_literal(name: str) -> str:
     return "'" + name + "'"
 
 
-def _copy_to(conn: StoreConnection, sql: str, params: tuple[Any, ...], out: HashedFile, stats: StreamStats) -> int:
+def _copy_to(
+    conn: StoreConnection, sql: str, params: tuple[Any, ...], out: HashedFile, stats: StreamStats
+) -> int:
     """Run one COPY … TO STDOUT into ``out``; returns the number of newline bytes seen."""
     newlines = 0
     buffer = bytearray()
@@ -176,35 +191,52 @@ def stream_postgresql_copy(
     snapshot) and ``pool``, the CSV COPY runs beside the JSON one."""
     q = conn.dialect.quote
     columns = table.columns_of(category)
-    oids = dict(zip(columns, _pg_column_oids(conn, source, table, columns), strict=True))
-    members = ["'{\"_table\": \"" + table.name + "\"'"]
+    oids = _pg_column_oids(conn, table)
+    members = ['\'{"_table": "' + table.name + "\"'"]
     for column in columns:
         members.append("', \"" + column + "\": '")
         members.append(_pg_json_value(f"t0.{q(column)}", oids[column]))
     members.append("'}'")
     json_query = rows_query(
-        source, table, columns, conn.dialect, customer_pk=customer_pk, date_from=date_from, date_to=date_to,
+        source,
+        table,
+        columns,
+        conn.dialect,
+        customer_pk=customer_pk,
+        date_from=date_from,
+        date_to=date_to,
         select=[" || ".join(members)],
     )
     cells = [_pg_literal(table.name)]
     for name in header[1:]:
         cells.append(_pg_csv_cell(f"t0.{q(name)}", oids[name]) if name in columns else "NULL")
     csv_query = rows_query(
-        source, table, columns, conn.dialect, customer_pk=customer_pk, date_from=date_from, date_to=date_to,
+        source,
+        table,
+        columns,
+        conn.dialect,
+        customer_pk=customer_pk,
+        date_from=date_from,
+        date_to=date_to,
         select=cells,
     )
     csv_sql = f"COPY ({csv_query.sql}) TO STDOUT WITH (FORMAT csv)"
     pending = None
     if csv_conn is not None and pool is not None:
         pending = pool.submit(_copy_to, csv_conn, csv_sql, csv_query.params, csv_out.target, stats)
-    # CSV quoting with characters JSON never contains unescaped: the JSON text passes verbatim.
-    rows = _copy_to(
-        conn,
-        f"COPY ({json_query.sql}) TO STDOUT WITH (FORMAT csv, DELIMITER E'\\x02', QUOTE E'\\x01')",
-        json_query.params,
-        jsonl,
-        stats,
-    )
+    try:
+        # CSV quoting with characters JSON never contains unescaped: the JSON text passes verbatim.
+        rows = _copy_to(
+            conn,
+            f"COPY ({json_query.sql}) TO STDOUT WITH (FORMAT csv, DELIMITER E'\\x02', QUOTE E'\\x01')",
+            json_query.params,
+            jsonl,
+            stats,
+        )
+    finally:
+        # Never leave the CSV lane writing into a file its caller is about to close.
+        if pending is not None:
+            wait([pending])
     if pending is not None:
         pending.result()
     else:

@@ -59,9 +59,7 @@ def match_order(order: DisclosureOrder, *, actor: Any, datamap: DataMap | None =
             actor=actor,
             obj=order,
             data={
-                "statuses": {
-                    status: len(report.with_status(status)) for status in MatchStatus.values
-                },
+                "statuses": {status: len(report.with_status(status)) for status in MatchStatus.values},
                 "customers": [c.customer_key for c in report.customers],
                 "conflicting": report.conflicting,
             },
@@ -97,9 +95,7 @@ def scope_from_matches(
     lines = []
     for choice in choices:
         match = report.customer(choice.customer_key)  # raises when this order never matched it
-        ambiguous = {
-            (m.kind, m.normalized) for m in report.with_status(MatchStatus.AMBIGUOUS)
-        }
+        ambiguous = {(m.kind, m.normalized) for m in report.with_status(MatchStatus.AMBIGUOUS)}
         evidence = [
             {**item, "ambiguous": "yes" if (item["kind"], item["identifier"]) in ambiguous else "no"}
             for item in match.evidence_dicts()

@@ -12,58 +12,105 @@ TABLES: list[tuple[str, list[tuple[str, str]]]] = [
     (
         "customers",
         [
-            ("id", "pk"), ("username", "str"), ("first_name", "str"), ("last_name", "str"),
-            ("national_id", "str"), ("birth_date", "date"), ("mobile", "str"), ("landline", "str"),
-            ("email", "str"), ("password_hash", "str"), ("registered_at", "ts"),
+            ("id", "pk"),
+            ("username", "str"),
+            ("first_name", "str"),
+            ("last_name", "str"),
+            ("national_id", "str"),
+            ("birth_date", "date"),
+            ("mobile", "str"),
+            ("landline", "str"),
+            ("email", "str"),
+            ("password_hash", "str"),
+            ("registered_at", "ts"),
         ],
     ),
     (
         "addresses",
         [
-            ("id", "pk"), ("customer_id", "fk"), ("label", "str"), ("province", "str"), ("city", "str"),
-            ("street", "str"), ("postal_code", "str"), ("phone", "str"), ("created_at", "ts"),
+            ("id", "pk"),
+            ("customer_id", "fk"),
+            ("label", "str"),
+            ("province", "str"),
+            ("city", "str"),
+            ("street", "str"),
+            ("postal_code", "str"),
+            ("phone", "str"),
+            ("created_at", "ts"),
         ],
     ),
     (
         "orders",
         [
-            ("id", "pk"), ("customer_id", "fk"), ("number", "str"), ("placed_at", "ts"), ("status", "str"),
-            ("total_rials", "int"), ("address_id", "fk"),
+            ("id", "pk"),
+            ("customer_id", "fk"),
+            ("number", "str"),
+            ("placed_at", "ts"),
+            ("status", "str"),
+            ("total_rials", "int"),
+            ("address_id", "fk"),
         ],
     ),
     (
         "order_recipients",
         [
-            ("id", "pk"), ("order_id", "fk"), ("full_name", "str"), ("mobile", "str"), ("province", "str"),
-            ("city", "str"), ("street", "str"), ("postal_code", "str"),
+            ("id", "pk"),
+            ("order_id", "fk"),
+            ("full_name", "str"),
+            ("mobile", "str"),
+            ("province", "str"),
+            ("city", "str"),
+            ("street", "str"),
+            ("postal_code", "str"),
         ],
     ),
     (
         "invoices",
         [
-            ("id", "pk"), ("order_id", "fk"), ("number", "str"), ("issued_at", "ts"), ("buyer_name", "str"),
-            ("buyer_national_id", "str"), ("amount_rials", "int"), ("tax_rials", "int"),
+            ("id", "pk"),
+            ("order_id", "fk"),
+            ("number", "str"),
+            ("issued_at", "ts"),
+            ("buyer_name", "str"),
+            ("buyer_national_id", "str"),
+            ("amount_rials", "int"),
+            ("tax_rials", "int"),
         ],
     ),
     (
         "reviews",
         [
-            ("id", "pk"), ("customer_id", "fk"), ("product", "str"), ("rating", "int"), ("body", "text"),
-            ("status", "str"), ("created_at", "ts"),
+            ("id", "pk"),
+            ("customer_id", "fk"),
+            ("product", "str"),
+            ("rating", "int"),
+            ("body", "text"),
+            ("status", "str"),
+            ("created_at", "ts"),
         ],
     ),
     (
         "review_edits",
         [
-            ("id", "pk"), ("review_id", "fk"), ("edited_at", "ts"), ("editor", "str"), ("previous_body", "text"),
+            ("id", "pk"),
+            ("review_id", "fk"),
+            ("edited_at", "ts"),
+            ("editor", "str"),
+            ("previous_body", "text"),
             ("reason", "str"),
         ],
     ),
     (
         "access_log",
         [
-            ("id", "pk"), ("customer_id", "fk"), ("at", "ts"), ("ip", "str"), ("user_agent", "text"),
-            ("cookie_id", "str"), ("path", "str"), ("status", "int"),
+            ("id", "pk"),
+            ("customer_id", "fk"),
+            ("at", "ts"),
+            ("ip", "str"),
+            ("user_agent", "text"),
+            ("cookie_id", "str"),
+            ("path", "str"),
+            ("status", "int"),
         ],
     ),
     (
@@ -73,18 +120,49 @@ TABLES: list[tuple[str, list[tuple[str, str]]]] = [
 ]
 
 INDEXES = [
-    ("addresses", "customer_id"), ("orders", "customer_id"), ("orders", "number"), ("order_recipients", "order_id"),
-    ("invoices", "order_id"), ("reviews", "customer_id"), ("review_edits", "review_id"),
-    ("access_log", "customer_id, at"), ("marketing_consents", "customer_id"), ("customers", "email"),
+    ("addresses", "customer_id"),
+    ("orders", "customer_id"),
+    ("orders", "number"),
+    ("order_recipients", "order_id"),
+    ("invoices", "order_id"),
+    ("reviews", "customer_id"),
+    ("review_edits", "review_id"),
+    ("access_log", "customer_id, at"),
+    ("marketing_consents", "customer_id"),
+    ("customers", "email"),
 ]
 
 _TYPES = {
-    "sqlite": {"pk": "INTEGER PRIMARY KEY", "fk": "INTEGER", "str": "VARCHAR(255)", "text": "TEXT",
-               "int": "INTEGER", "date": "TEXT", "ts": "TEXT", "bool": "INTEGER"},
-    "postgresql": {"pk": "BIGINT PRIMARY KEY", "fk": "BIGINT", "str": "VARCHAR(255)", "text": "TEXT",
-                   "int": "BIGINT", "date": "DATE", "ts": "TIMESTAMPTZ", "bool": "BOOLEAN"},
-    "mysql": {"pk": "BIGINT PRIMARY KEY", "fk": "BIGINT", "str": "VARCHAR(255)", "text": "TEXT",
-              "int": "BIGINT", "date": "DATE", "ts": "DATETIME", "bool": "TINYINT(1)"},
+    "sqlite": {
+        "pk": "INTEGER PRIMARY KEY",
+        "fk": "INTEGER",
+        "str": "VARCHAR(255)",
+        "text": "TEXT",
+        "int": "INTEGER",
+        "date": "TEXT",
+        "ts": "TEXT",
+        "bool": "INTEGER",
+    },
+    "postgresql": {
+        "pk": "BIGINT PRIMARY KEY",
+        "fk": "BIGINT",
+        "str": "VARCHAR(255)",
+        "text": "TEXT",
+        "int": "BIGINT",
+        "date": "DATE",
+        "ts": "TIMESTAMPTZ",
+        "bool": "BOOLEAN",
+    },
+    "mysql": {
+        "pk": "BIGINT PRIMARY KEY",
+        "fk": "BIGINT",
+        "str": "VARCHAR(255)",
+        "text": "TEXT",
+        "int": "BIGINT",
+        "date": "DATE",
+        "ts": "DATETIME",
+        "bool": "TINYINT(1)",
+    },
 }
 
 
@@ -242,7 +320,8 @@ sources:
         rectifiable: [customers.email, customers.mobile, customers.landline]
       address:
         erasure: {{method: delete}}
-        rectifiable: [addresses.province, addresses.city, addresses.street, addresses.postal_code, addresses.phone]
+        rectifiable:
+          [addresses.province, addresses.city, addresses.street, addresses.postal_code, addresses.phone]
       order:
         erasure:
           method: retain

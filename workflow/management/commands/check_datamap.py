@@ -26,5 +26,7 @@ class Command(BaseCommand):
             raise CommandError(f"{len(problems)} problem(s) against the live database", returncode=1)
         tables = sum(len(s.tables) for s in datamap.sources.values())
         self.stdout.write(
-            self.style.SUCCESS(f"data map OK: {len(datamap.sources)} source(s), {tables} tables, every join resolves")
+            self.style.SUCCESS(
+                f"data map OK: {len(datamap.sources)} source(s), {tables} tables, every join resolves"
+            )
         )

@@ -30,15 +30,25 @@ class Command(BaseCommand):
     help = "Match identifiers to store customers and extract their data (JSON Lines, CSV, manifest)."
 
     def add_arguments(self, parser: Any) -> None:
-        parser.add_argument("--datamap", action="append", default=[], help="data map file (default: STORE_DATAMAPS)")
+        parser.add_argument(
+            "--datamap", action="append", default=[], help="data map file (default: STORE_DATAMAPS)"
+        )
         parser.add_argument("--identifier", action="append", default=[], required=True, metavar="KIND=VALUE")
         parser.add_argument("--categories", required=True, help="comma-separated data categories")
-        parser.add_argument("--from", dest="date_from", required=True, help="first day (1403-01-01 or 2024-03-20)")
+        parser.add_argument(
+            "--from", dest="date_from", required=True, help="first day (1403-01-01 or 2024-03-20)"
+        )
         parser.add_argument("--to", dest="date_to", required=True, help="last day, inclusive")
         parser.add_argument("--out", required=True, help="output directory (must not exist or be empty)")
-        parser.add_argument("--order", default="", help="a disclosure order's reference: the scope must fit inside it")
-        parser.add_argument("--customer", action="append", default=[], help="extract only this matched customer key")
-        parser.add_argument("--third-party-justification", default="", help="required for third_party_recipient")
+        parser.add_argument(
+            "--order", default="", help="a disclosure order's reference: the scope must fit inside it"
+        )
+        parser.add_argument(
+            "--customer", action="append", default=[], help="extract only this matched customer key"
+        )
+        parser.add_argument(
+            "--third-party-justification", default="", help="required for third_party_recipient"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
@@ -52,19 +62,24 @@ class Command(BaseCommand):
         unknown = [c for c in categories if c not in DataCategory.values]
         if not categories or unknown:
             raise CommandError(
-                f"--categories: unknown {', '.join(unknown) or '(none given)'}; known: {', '.join(DataCategory.values)}"
+                f"--categories: unknown {', '.join(unknown) or '(none given)'}; "
+                f"known: {', '.join(DataCategory.values)}"
             )
         if set(categories) & NEVER_DISCLOSED:
             raise CommandError("--categories: credentials are never extracted")
         if set(categories) & NEEDS_JUSTIFICATION and not options["third_party_justification"].strip():
-            raise CommandError("third_party_recipient needs --third-party-justification (recorded in the manifest)")
+            raise CommandError(
+                "third_party_recipient needs --third-party-justification (recorded in the manifest)"
+            )
         date_from, date_to = parse_date(options["date_from"]), parse_date(options["date_to"])
         if date_from > date_to:
             raise CommandError(f"--from {options['date_from']} is after --to {options['date_to']}")
         if options["order"]:
             self._check_within_order(options["order"], categories, date_from, date_to)
-        datamap = load_datamap(options["datamap"][0]) if len(options["datamap"]) == 1 else configured_datamap(
-            options["datamap"] or None
+        datamap = (
+            load_datamap(options["datamap"][0])
+            if len(options["datamap"]) == 1
+            else configured_datamap(options["datamap"] or None)
         )
         report = match_identifiers(identifiers, datamap=datamap)
         for match in report.identifiers:
@@ -80,7 +95,8 @@ class Command(BaseCommand):
             raise CommandError(f"--customer {', '.join(stray)} was not matched by any identifier")
         if not options["customer"] and (report.with_status(MatchStatus.AMBIGUOUS) or report.conflicting):
             raise CommandError(
-                f"the identifiers point to several customers ({', '.join(matched)}): choose with --customer KEY"
+                f"the identifiers point to several customers ({', '.join(matched)}): "
+                "choose with --customer KEY"
             )
         if not chosen:
             raise CommandError("no customer matched the identifiers; nothing was extracted")
@@ -92,10 +108,14 @@ class Command(BaseCommand):
             datamap=datamap,
         )
         for extracted in manifest.files:
-            self.stdout.write(f"{extracted.relpath}\t{extracted.rows} rows\t{extracted.size} bytes\t{extracted.sha256}")
+            self.stdout.write(
+                f"{extracted.relpath}\t{extracted.rows} rows\t{extracted.size} bytes\t{extracted.sha256}"
+            )
         self.stdout.write(self.style.SUCCESS(f"extracted {len(manifest.files)} files to {options['out']}"))
 
-    def _check_within_order(self, reference: str, categories: list[str], date_from: Any, date_to: Any) -> None:
+    def _check_within_order(
+        self, reference: str, categories: list[str], date_from: Any, date_to: Any
+    ) -> None:
         order = DisclosureOrder.objects.filter(reference=reference).first()
         if order is None:
             raise CommandError(f"--order {reference}: no such disclosure order")

@@ -20,9 +20,13 @@ class Command(BaseCommand):
         )
         parser.add_argument("--seed", type=int, default=1403)
         parser.add_argument(
-            "--database-url", default="", help="store database URL (default: SQLite at VAR_DIR/store/store.sqlite3)"
+            "--database-url",
+            default="",
+            help="store database URL (default: SQLite at VAR_DIR/store/store.sqlite3)",
         )
-        parser.add_argument("--datamap", default="", help="where to write the data map (default: VAR_DIR/store/datamap.yaml)")
+        parser.add_argument(
+            "--datamap", default="", help="where to write the data map (default: VAR_DIR/store/datamap.yaml)"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["customers"] < 1 or options["heavy_customer_rows"] < 0:
@@ -47,4 +51,6 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(f"store seeded: {counts}"))
         self.stdout.write(f"data map written to {result.datamap_path}")
         if url_in_map != url:
-            self.stdout.write("the data map reads the URL from STORE_DATABASE_URL: set it in the portal's environment")
+            self.stdout.write(
+                "the data map reads the URL from STORE_DATABASE_URL: set it in the portal's environment"
+            )
