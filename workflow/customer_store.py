@@ -1,106 +1,36 @@
 """The customer-facing side's only door into the store's database: the data map (issue 3).
 
 Every read and write of a customer's store data made for sign-in and data-subject requests goes
-through these functions, which call the data map's primitives; no SQL against the store is
-written here. Tests replace this module's functions with an in-memory store.
+through these functions, which call the data map's primitives (``workflow.datamap.customers``);
+no SQL against the store is written here. Deciding whether an action is allowed (legal hold,
+retention, open orders) and auditing it is the services' job. Tests replace these functions
+with an in-memory store.
 """
 
 import datetime as dt
-from collections.abc import Callable
 from typing import Any
 
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
-from workflow.errors import DomainError, InvalidInput
+from workflow import datamap
+from workflow.errors import InvalidInput
 from workflow.identity import normalise_identifier
 
 
 def find_customer(kind: str, value: str) -> str | None:
-    """The customer key whose registered ``kind`` ("email"/"mobile") is ``value`` (normalised).
+    """The customer key whose registered profile ``kind`` ("email"/"mobile") is ``value``.
 
-    Only the customers table's own contact columns count (the registered profile, DESIGN §5),
-    not, say, a recipient's phone typed on an order; an identifier shared by two customers
-    signs in no one.
+    Only the customers table's own contact columns count (DESIGN §5: the profile's contacts are
+    the official channels); a contact shared by two customers signs in no one. The data map is
+    loaded and scanned the same way whatever the answer, so a registered identifier takes no
+    longer than an unknown one (bench/customer_sign_in.py).
     """
-    from workflow import datamap
-
-    find_by_contact = getattr(datamap, "find_customer_by_contact", None)
-    if find_by_contact is not None:
-        found: str | None = find_by_contact(kind, value)
-        return found
-    # Until the data map offers the lookup itself, its identity matching answers it. The map is
-    # loaded once whatever the answer, so that a registered identifier costs no more time than
-    # an unknown one (the sign-in answer must not tell them apart, not even by its timing).
-    from workflow.matching import match_identifiers
-
-    loaded = datamap.configured_datamap()
-    customer_tables = {name: source.customer_table for name, source in loaded.sources.items()}
-    report = match_identifiers([(kind, value)], datamap=loaded)
-    keys = {
-        evidence.customer_key
-        for match in report.identifiers
-        for evidence in match.evidence
-        if evidence.table == customer_tables.get(evidence.source)
-    }
-    return keys.pop() if len(keys) == 1 else None
-
-
-def retained_categories(customer_key: str) -> dict[str, str]:
-    """Categories the data map marks ``retain`` for this customer's source, with the reason the
-    customer is told (e.g. invoices kept under tax law)."""
-    from workflow.datamap import configured_datamap
-
-    source, _pk = configured_datamap().customer(customer_key)
-    return {
-        category: policy.erasure.reason
-        for category, policy in source.policies.items()
-        if policy.erasure is not None and policy.erasure.method == "retain"
-    }
-
-
-def _primitive(name: str) -> Callable[..., Any]:
-    """The data map's write primitive ``name`` (issue 3), or a clear refusal while it is missing."""
-    from workflow import datamap
-
-    found = getattr(datamap, name, None)
-    if found is None:
-        raise StoreActionUnavailable(
-            _("The store cannot be changed from the portal yet: its data map offers no “%(name)s”.")
-            % {"name": name}
-        )
-    return found
-
-
-class StoreActionUnavailable(DomainError):
-    code = "store_unavailable"
-    http_status = 503
-
-
-def _customer_row(customer_key: str, category: str) -> dict[str, Any]:
-    """The customer's own row (the customers table) of ``category``, read through the extraction."""
-    from workflow.datamap import configured_datamap
-    from workflow.extraction import iter_rows
-
-    source, _pk = configured_datamap().customer(customer_key)
-    for row in iter_rows(customer_key, category, dt.date(1970, 1, 1), timezone.localdate()):
-        if row.get("_table") == source.customer_table:
-            return row
-    return {}
+    return datamap.find_customer_by_contact(kind, value)
 
 
 def contacts(customer_key: str) -> dict[str, str]:
     """The customer's registered channels: ``{"email": …, "mobile": …}`` (either may be missing)."""
-    from workflow import datamap
-
-    lookup = getattr(datamap, "customer_contacts", None)
-    if lookup is not None:
-        found: dict[str, Any] = lookup(customer_key) or {}
-    else:
-        source, _pk = datamap.configured_datamap().customer(customer_key)
-        root = source.root
-        row = _customer_row(customer_key, "contact")
-        found = {kind: row.get(columns[0]) for kind, columns in root.identifiers.items() if columns}
+    found: dict[str, Any] = datamap.customer_contacts(customer_key) or {}
     registered = {}
     for kind in ("email", "mobile"):
         if found.get(kind):
@@ -111,14 +41,21 @@ def contacts(customer_key: str) -> dict[str, str]:
     return registered
 
 
-def rectifiable_fields(customer_key: str) -> dict[str, str]:
-    """``{"<table>.<column>": current value}`` of the fields the data map lets a customer correct."""
-    from workflow import datamap
+def _customer_row(customer_key: str, category: str) -> dict[str, Any]:
+    """The customer's own row (the customers table) of ``category``, read through the extraction."""
+    from workflow.extraction import iter_rows
 
-    lookup = getattr(datamap, "rectifiable_fields", None)
-    if lookup is not None:
-        return {str(k): "" if v is None else str(v) for k, v in dict(lookup(customer_key)).items()}
-    # Until the map offers it: the customer's own row's rectifiable columns (one value each).
+    source, _pk = datamap.configured_datamap().customer(customer_key)
+    for row in iter_rows(customer_key, category, dt.date(1970, 1, 1), timezone.localdate()):
+        if row.get("_table") == source.customer_table:
+            return row
+    return {}
+
+
+def rectifiable_fields(customer_key: str) -> dict[str, str]:
+    """``{"<table>.<column>": current value}`` of the fields of the customer's own profile row
+    that the data map lets them correct. (Fields of tables with several rows per customer, such
+    as addresses, need a row to be named; the request form does not offer them yet.)"""
     source, _pk = datamap.configured_datamap().customer(customer_key)
     fields: dict[str, str] = {}
     for category, policy in source.policies.items():
@@ -134,23 +71,32 @@ def rectifiable_fields(customer_key: str) -> dict[str, str]:
 
 def rectify(customer_key: str, field: str, value: str) -> tuple[str, str]:
     """Apply one correction; returns the (before, after) values as the store holds them."""
-    before, after = _primitive("rectify_field")(customer_key, field, value)
-    return str(before), str(after)
+    done = datamap.rectify(customer_key, field, value)
+    return ("" if done.before is None else str(done.before)), ("" if done.after is None else str(done.after))
 
 
 def erase_category(customer_key: str, category: str) -> int:
     """Erase or anonymise one category per the data map's erasure method; returns rows touched."""
-    return int(_primitive("erase_category")(customer_key, category))
+    return datamap.erase_category(customer_key, category).rows
 
 
 def marketing_off(customer_key: str) -> int:
     """Switch every marketing-consent flag of the customer off; returns rows touched."""
-    return int(_primitive("withdraw_marketing_consent")(customer_key))
+    return datamap.opt_out_of_marketing(customer_key)
 
 
 def erasable_categories(customer_key: str) -> list[str]:
-    """The categories the data map knows how to erase (or keeps by law) for this customer."""
-    from workflow.datamap import configured_datamap
-
-    source, _pk = configured_datamap().customer(customer_key)
+    """The categories the data map says how to erase (or keeps by law) for this customer."""
+    source, _pk = datamap.configured_datamap().customer(customer_key)
     return sorted(c for c, policy in source.policies.items() if policy.erasure is not None)
+
+
+def retained_categories(customer_key: str) -> dict[str, str]:
+    """Categories the data map marks ``retain`` for this customer's source, with the reason the
+    customer is told (e.g. invoices kept under tax law)."""
+    source, _pk = datamap.configured_datamap().customer(customer_key)
+    return {
+        category: policy.erasure.reason
+        for category, policy in source.policies.items()
+        if policy.erasure is not None and policy.erasure.method == "retain"
+    }

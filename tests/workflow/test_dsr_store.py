@@ -78,3 +78,65 @@ def test_an_access_request_builds_a_signed_package_of_the_customers_own_data(db,
     assert not any("credential" in name or "third_party" in name for name in attached)
     # A redelivered job builds nothing more.
     assert build_access_package(request.pk) == package_id
+
+
+def rows_of(key, category):
+    import datetime as dt
+
+    from workflow.extraction import iter_rows
+
+    return list(iter_rows(key, category, dt.date(1970, 1, 1), dt.date(2100, 1, 1)))
+
+
+def test_an_objection_switches_the_consent_flags_off_in_the_store(db, store):
+    key = customer_store.find_customer("mobile", "+989121234567")
+    other = customer_store.find_customer("email", "sara.ahmadi@example.com")
+    assert any(row["opted_in"] for row in rows_of(key, "marketing_consent"))
+    request = svc.file_request(customer_key=key, kind="marketing_objection")
+    assert request.state == RequestState.COMPLETED
+    assert not any(row["opted_in"] for row in rows_of(key, "marketing_consent"))
+    assert any(row["opted_in"] for row in rows_of(other, "marketing_consent"))
+
+
+def test_an_erasure_under_hold_touches_nothing_in_the_store_until_the_hold_ends(
+    db, store, officer, approver, authority
+):
+    from tests.customers_fixtures import place_hold
+    from workflow.services import preservation
+
+    key = customer_store.find_customer("mobile", "+989121234567")
+    reviews_before = rows_of(key, "review")
+    assert reviews_before
+    hold = place_hold(officer=officer, approver=approver, authority=authority, customer_keys=[key])
+    request = svc.start(svc.file_request(customer_key=key, kind="erasure"), actor=officer)
+    request = erasure.carry_out_erasure(request, actor=officer)
+    assert request.deferred_by_hold_at is not None
+    assert rows_of(key, "review") == reviews_before
+    preservation.release_hold(hold, actor=approver, reason="Lifted by the court.")
+    assert erasure.resume_deferred_erasures() == [request.reference]
+    assert rows_of(key, "address") == []
+    reviews = [row for row in rows_of(key, "review") if row["_table"] == "reviews"]
+    assert reviews  # anonymised, not deleted
+    assert all(row["body"] == "" for row in reviews)
+    assert rows_of(key, "invoice")  # kept for tax law
+    request = DataSubjectRequest.objects.get(pk=request.pk)
+    assert request.state == RequestState.PARTIALLY_COMPLETED
+    assert {line["category"] for line in request.refusals()} == {"invoice", "order"}
+
+
+def test_a_correction_is_applied_in_the_store_and_hashed_in_the_audit_trail(db, store, officer):
+    from workflow.services.customers import keyed_hash
+
+    key = customer_store.find_customer("mobile", "+989121234567")
+    request = svc.file_request(
+        customer_key=key,
+        kind="rectification",
+        details={"corrections": [{"field": "customers.last_name", "value": "رضائی"}]},
+    )
+    svc.apply_rectification(
+        svc.start(request, actor=officer), actor=officer, accepted=["customers.last_name"]
+    )
+    assert customer_store.rectifiable_fields(key)["customers.last_name"] == "رضائی"
+    change = AuditEvent.objects.get(action="dsr.rectified").data["changes"][0]
+    assert change["before_hmac"] == keyed_hash("rectification", "رضایی")
+    assert change["after_hmac"] == keyed_hash("rectification", "رضائی")
