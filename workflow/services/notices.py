@@ -93,9 +93,11 @@ def deliver_notice(notice_id: int) -> bool:
         if notice is None:
             return False
         registered = customer_store.contacts(notice.customer_key)
-        channel, to = (
-            ("email", registered["email"]) if "email" in registered else ("sms", registered.get("mobile", ""))
-        )
+        # E-mail first (it carries the longer message), else SMS: the profile's official channels.
+        if registered.get("email"):
+            channel, to = "email", registered["email"]
+        else:
+            channel, to = "sms", registered.get("mobile", "")
         if not to:
             return False
         subject, body = render_notice(notice.topic)
