@@ -140,3 +140,20 @@ def test_a_correction_is_applied_in_the_store_and_hashed_in_the_audit_trail(db, 
     change = AuditEvent.objects.get(action="dsr.rectified").data["changes"][0]
     assert change["before_hmac"] == keyed_hash("rectification", "رضایی")
     assert change["after_hmac"] == keyed_hash("rectification", "رضائی")
+
+
+def test_the_answer_to_an_erasure_reaches_the_customer_whose_contacts_it_erased(
+    db, store, officer, run_on_commit, settings
+):
+    from django.core import mail
+
+    from workflow.models import CustomerNotice
+
+    key = customer_store.find_customer("mobile", "+989121234567")
+    request = svc.start(svc.file_request(customer_key=key, kind="erasure"), actor=officer)
+    with run_on_commit():
+        erasure.carry_out_erasure(request, actor=officer)
+    assert customer_store.contacts(key) == {}  # the profile's contacts are gone
+    assert [m.to for m in mail.outbox] == [["maryam.rezaei@example.ir"]]
+    notice = CustomerNotice.objects.get(customer_key=key)
+    assert notice.last_known_address == ""  # the address kept for the send is gone too

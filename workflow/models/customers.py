@@ -226,6 +226,10 @@ class CustomerNotice(models.Model):
     customer_key = models.CharField(max_length=120)
     topic = models.CharField(max_length=120)
     channel = models.CharField(max_length=10, blank=True)
+    # Where to send it when the profile no longer holds a contact (the notice that an erasure of
+    # the contact details was carried out): kept only until it is sent, then emptied.
+    last_known_channel = models.CharField(max_length=10, blank=True)
+    last_known_address = models.CharField(max_length=200, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

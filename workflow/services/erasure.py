@@ -15,7 +15,8 @@ from workflow.errors import WrongState
 from workflow.models import DataSubjectRequest, DisclosureOrder, RefusalReason, RequestKind, RequestState
 from workflow.models.disclosure import OPEN_STATES as OPEN_ORDER_STATES
 
-from .dsr import _notify_decision, _notify_event, _require_handler
+from .dsr import _notify_event, _require_handler
+from .notices import queue_notice
 from .preservation import held_customer_keys
 from .transitions import run_transition
 
@@ -97,6 +98,12 @@ def _erase(
             on_commit=_notify_event("deferred"),
         )
     plan = erasure_plan(dsr.customer_key, dsr.details.get("categories", []))
+    # Read before the contact details may go: the answer must still reach the customer.
+    last_known = customer_store.contacts(dsr.customer_key)
+
+    def notify(done: DataSubjectRequest) -> None:
+        queue_notice(done.customer_key, f"dsr:{done.reference}:{done.state}", last_known=last_known)
+
     outcome = []
     for line in plan:
         if line["result"] == "erase":
@@ -117,7 +124,7 @@ def _erase(
             "refused": {o["category"]: o["reason"] for o in refused},
         },
         expected_version=expected_version if action == "dsr.erased" else None,
-        on_commit=_notify_decision,
+        on_commit=notify,
     )
 
 

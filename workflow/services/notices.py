@@ -2,6 +2,7 @@
 decisions on their requests. Each (customer, topic) is sent once, by a task, after commit."""
 
 import datetime as dt
+from collections.abc import Mapping
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -12,11 +13,19 @@ from workflow.ledger import newly_visible
 from workflow.models import CustomerNotice
 
 
-def queue_notice(customer_key: str, topic: str) -> CustomerNotice | None:
-    """Record that ``topic`` is to be told to the customer and enqueue the send (once per topic)."""
+def queue_notice(
+    customer_key: str, topic: str, *, last_known: Mapping[str, str] | None = None
+) -> CustomerNotice | None:
+    """Record that ``topic`` is to be told to the customer and enqueue the send (once per topic).
+
+    ``last_known`` (``{"email": …, "mobile": …}``, read before an erasure) is where to send it if
+    the profile holds no contact any more by the time it is sent."""
+    channel, address = _preferred(last_known or {})
     try:
         with transaction.atomic():
-            notice = CustomerNotice.objects.create(customer_key=customer_key, topic=topic)
+            notice = CustomerNotice.objects.create(
+                customer_key=customer_key, topic=topic, last_known_channel=channel, last_known_address=address
+            )
             transaction.on_commit(lambda: _enqueue(notice.pk))
     except IntegrityError:
         return None
@@ -84,6 +93,15 @@ def render_notice(topic: str) -> tuple[str, str]:
     )
 
 
+def _preferred(registered: Mapping[str, str]) -> tuple[str, str]:
+    """E-mail first (it carries the longer message), else SMS: the profile's official channels."""
+    if registered.get("email"):
+        return "email", registered["email"]
+    if registered.get("mobile"):
+        return "sms", registered["mobile"]
+    return "", ""
+
+
 def deliver_notice(notice_id: int) -> bool:
     """Send one queued notice (the task's body); idempotent: a sent notice is not sent again."""
     from workflow.notify import Message, send
@@ -92,19 +110,17 @@ def deliver_notice(notice_id: int) -> bool:
         notice = CustomerNotice.objects.select_for_update().filter(pk=notice_id, sent_at=None).first()
         if notice is None:
             return False
-        registered = customer_store.contacts(notice.customer_key)
-        # E-mail first (it carries the longer message), else SMS: the profile's official channels.
-        if registered.get("email"):
-            channel, to = "email", registered["email"]
-        else:
-            channel, to = "sms", registered.get("mobile", "")
+        channel, to = _preferred(customer_store.contacts(notice.customer_key))
+        if not to:
+            channel, to = notice.last_known_channel, notice.last_known_address
         if not to:
             return False
         subject, body = render_notice(notice.topic)
         send(Message(channel=channel, to=to, subject=subject, body=body))
         notice.channel = channel
         notice.sent_at = timezone.now()
-        notice.save(update_fields=["channel", "sent_at"])
+        notice.last_known_channel = notice.last_known_address = ""
+        notice.save(update_fields=["channel", "sent_at", "last_known_channel", "last_known_address"])
         audit.record(
             "customer.notice_sent",
             actor=None,
