@@ -191,3 +191,24 @@ def test_a_deferred_erasure_page_never_names_the_preservation_order(
     assert "preserv" not in text.lower()
     assert hold.reference not in text
     assert hold.authority_reference not in text
+
+
+def test_a_customer_session_ends_after_its_time(maryam, settings):
+    import datetime as dt
+
+    import time_machine
+
+    with time_machine.travel(
+        dt.datetime.now(tz=dt.UTC) + dt.timedelta(seconds=settings.CUSTOMER_SESSION_SECONDS + 5)
+    ):
+        response = maryam.get(reverse("customer:ledger"))
+    assert response.status_code == 302
+    assert response["Location"] == reverse("customer:sign_in")
+
+
+def test_the_ledger_page_reads_in_english_when_asked(maryam, officer, approver):
+    order = make_order(S.CLOSED, officer=officer, approver=approver)
+    page = maryam.get(reverse("customer:ledger"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert order.authority.name_en in page
+    assert "Court order" in page
+    assert 'dir="ltr"' in page
