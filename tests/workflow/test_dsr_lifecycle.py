@@ -8,7 +8,7 @@ from django.core import mail
 from django.utils import timezone
 
 from tests.factories import make_order
-from workflow.errors import ConditionsUnmet, InvalidInput, NotPermitted
+from workflow.errors import ConditionsUnmet, InvalidInput, NotPermitted, WrongState
 from workflow.models import AuditEvent, CustomerNotice, DataSubjectRequest, DisclosureState, RequestState
 from workflow.services import deadlines, erasure
 from workflow.services import dsr as svc
@@ -150,3 +150,19 @@ def test_a_rejection_tells_the_customer_why(db, fake_store, officer):
     request = svc.reject(request, actor=officer, answer="We could not confirm the account.")
     assert request.state == R.REJECTED
     assert request.answer.startswith("We could not")
+
+
+def test_every_refused_request_is_audited(db, fake_store, officer, auditor):
+    file("erasure")
+    with pytest.raises(InvalidInput):
+        file("erasure")  # a second open erasure
+    with pytest.raises(InvalidInput):
+        file("rectification", corrections=[{"field": "invoice.total", "value": "0"}])
+    assert AuditEvent.objects.filter(action="dsr.submitted.refused", actor="customer:store:1").count() == 2
+    request = DataSubjectRequest.objects.get(kind="erasure")
+    with pytest.raises(NotPermitted):
+        erasure.carry_out_erasure(request, actor=auditor)
+    with pytest.raises(WrongState):
+        erasure.carry_out_erasure(request, actor=officer)  # not started yet
+    assert AuditEvent.objects.filter(action="dsr.erased.refused").count() == 2
+    assert fake_store.erased == []

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 
 from workflow import audit, customer_store
 from workflow.choices import DataCategory
-from workflow.errors import InvalidInput, NotPermitted, WrongState
+from workflow.errors import DomainError, InvalidInput, NotPermitted, WrongState
 from workflow.models import (
     OPEN_REQUEST_STATES,
     DataSubjectRequest,
@@ -86,17 +86,20 @@ def file_request(
     """A signed-in customer files a request about their own data (the key comes from their session,
     never from the form: a customer cannot name anyone else)."""
     actor = customer_actor(customer_key)
-    if kind not in K.values:
-        raise InvalidInput(_("Choose what you are asking for."))
-    if len(note) > 2000:
-        raise InvalidInput(_("The note may have at most 2000 characters."))
-    clean = _validate_details(customer_key, kind, details or {})
-    now = timezone.now()
-    with transaction.atomic():
+    try:
+        if kind not in K.values:
+            raise InvalidInput(_("Choose what you are asking for."))
+        if len(note) > 2000:
+            raise InvalidInput(_("The note may have at most 2000 characters."))
+        clean = _validate_details(customer_key, kind, details or {})
         if DataSubjectRequest.objects.filter(
             customer_key=customer_key, kind=kind, state__in=OPEN_REQUEST_STATES
         ).exists():
             raise InvalidInput(_("You already have an open request of this kind; it is being handled."))
+    except DomainError as err:
+        raise refused("dsr.submitted", actor=actor, obj=None, err=err, attempted=str(kind)) from None
+    now = timezone.now()
+    with transaction.atomic():
         due = one_month_after(timezone.localdate(now))
         dsr = DataSubjectRequest.objects.create(
             customer_key=customer_key,
@@ -171,6 +174,14 @@ def record_view(dsr: DataSubjectRequest, *, actor: Any) -> None:
 # --- What the officer does ---------------------------------------------------------------------
 
 
+def refused(action: str, *, actor: Any, obj: Any, err: DomainError, attempted: str = "") -> DomainError:
+    """Audit a refusal found before any transition (in a transaction of its own) and return it."""
+    audit.record_refusal(
+        f"{action}.refused", actor=actor, obj=obj, reason=err.message, code=err.code, attempted=attempted
+    )
+    return err
+
+
 def _require_handler(actor: Any) -> None:
     if not (actor is not None and actor.is_active and actor.has_perm("workflow.handle_dsr")):
         raise NotPermitted(_("Your role does not allow handling customers' requests."))
@@ -243,16 +254,19 @@ def apply_rectification(
     outlives erasure, so it must not hold the personal values themselves, yet a hash proves
     which value was replaced by which when the values are shown to an auditor.
     """
-    _require_handler(actor)
-    if dsr.kind != K.RECTIFICATION:
-        raise WrongState(_("This is not a correction request."))
-    if dsr.state != R.IN_PROGRESS:
-        raise WrongState(_("Start handling the request first."))
     accepted = set(accepted)
     refused_answer = answer.strip()
     corrections = dsr.details.get("corrections", [])
-    if any(line["field"] not in accepted for line in corrections) and not refused_answer:
-        raise InvalidInput(_("Tell the customer why a correction was not made."))
+    try:
+        _require_handler(actor)
+        if dsr.kind != K.RECTIFICATION:
+            raise WrongState(_("This is not a correction request."))
+        if dsr.state != R.IN_PROGRESS:
+            raise WrongState(_("Start handling the request first."))
+        if any(line["field"] not in accepted for line in corrections) and not refused_answer:
+            raise InvalidInput(_("Tell the customer why a correction was not made."))
+    except DomainError as err:
+        raise refused("dsr.rectified", actor=actor, obj=dsr, err=err) from None
     outcome: list[dict[str, str]] = []
     changes: list[dict[str, str]] = []
     for line in corrections:

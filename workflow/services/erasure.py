@@ -11,11 +11,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from workflow import customer_store
-from workflow.errors import WrongState
+from workflow.errors import DomainError, WrongState
 from workflow.models import DataSubjectRequest, DisclosureOrder, RefusalReason, RequestKind, RequestState
 from workflow.models.disclosure import OPEN_STATES as OPEN_ORDER_STATES
 
-from .dsr import _notify_event, _require_handler
+from .dsr import _notify_event, _require_handler, refused
 from .notices import queue_notice
 from .preservation import held_customer_keys
 from .transitions import run_transition
@@ -71,17 +71,23 @@ def carry_out_erasure(
     dsr: DataSubjectRequest, *, actor: Any, expected_version: int | None = None
 ) -> DataSubjectRequest:
     """Erase what may be erased; defer the whole request while the customer is under legal hold."""
-    _require_handler(actor)
+    try:
+        _require_handler(actor)
+    except DomainError as err:
+        raise refused("dsr.erased", actor=actor, obj=dsr, err=err) from None
     return _erase(dsr, actor=actor, expected_version=expected_version, action="dsr.erased")
 
 
 def _erase(
     dsr: DataSubjectRequest, *, actor: Any, action: str, expected_version: int | None = None
 ) -> DataSubjectRequest:
-    if dsr.kind != K.ERASURE:
-        raise WrongState(_("This is not an erasure request."))
-    if dsr.state != R.IN_PROGRESS:
-        raise WrongState(_("Start handling the request first."))
+    if dsr.kind != K.ERASURE or dsr.state != R.IN_PROGRESS:
+        err = WrongState(
+            _("This is not an erasure request.")
+            if dsr.kind != K.ERASURE
+            else _("Start handling the request first.")
+        )
+        raise refused(action, actor=actor, obj=dsr, err=err)
     if dsr.customer_key in held_customer_keys():
         if dsr.deferred_by_hold_at is not None:
             return dsr
@@ -111,8 +117,8 @@ def _erase(
             outcome.append({"category": line["category"], "result": "erased", "rows": str(rows)})
         else:
             outcome.append(line)
-    refused = [line for line in outcome if line["result"] == "refused"]
-    name = "complete_partially" if refused else "complete"
+    kept = [line for line in outcome if line["result"] == "refused"]
+    name = "complete_partially" if kept else "complete"
     return run_transition(
         dsr,
         name,
@@ -121,7 +127,7 @@ def _erase(
         kwargs={"outcome": outcome, "answer": "", "now": timezone.now()},
         data={
             "erased": [o["category"] for o in outcome if o["result"] == "erased"],
-            "refused": {o["category"]: o["reason"] for o in refused},
+            "refused": {o["category"]: o["reason"] for o in kept},
         },
         expected_version=expected_version if action == "dsr.erased" else None,
         on_commit=notify,
