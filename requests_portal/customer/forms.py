@@ -63,7 +63,7 @@ class RequestForm(forms.Form):
         label=_("What are you asking for?"), choices=RequestKind.choices, widget=forms.RadioSelect
     )
     categories = forms.MultipleChoiceField(
-        label=_("Data to erase (leave empty for all)"),
+        label=_("For an erasure: the data to erase (leave empty for all)"),
         choices=ERASABLE,
         required=False,
         widget=forms.CheckboxSelectMultiple,
@@ -89,7 +89,7 @@ class RequestForm(forms.Form):
                 required=False,
                 max_length=300,
                 initial=current,
-                widget=forms.TextInput(attrs={"class": "form-control"}),
+                widget=forms.TextInput(attrs={"class": "form-control", "dir": "auto"}),
             )
 
     def corrections(self) -> list[dict[str, str]]:
