@@ -10,7 +10,9 @@ urlpatterns = [
     path("accounts/", include("requests_portal.accounts.urls")),
     # Django's own (password change and reset); its login/logout paths are shadowed by ours above.
     path("accounts/", include("django.contrib.auth.urls")),
-    path("officer/", include("requests_portal.officer.urls")),
     path("", include("requests_portal.public.urls")),
     path("auditor/", include("requests_portal.auditor.urls")),
+    path("officer/dsr/", include("requests_portal.officer_dsr.urls")),
+    path("officer/", include("requests_portal.officer.urls")),
+    path("me/", include("requests_portal.customer.urls")),
 ]
