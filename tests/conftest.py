@@ -13,11 +13,12 @@ from tests.factories import AuthorityFactory, UserFactory
 from tests.workers import celery_workers  # noqa: F401 — real Celery worker subprocesses
 from tests.workflow.package_fixtures import built_order, eager_pipeline, released_pdf  # noqa: F401 — packages
 
-# The customer side's fixtures (in-memory store, eager Celery): fake_store, eager_celery, run_on_commit.
-pytest_plugins = ["tests.customers_fixtures"]
+pytest_plugins = [
+    "tests.customers_fixtures",  # the customer side: fake_store, eager_celery, run_on_commit, english
+    "tests.audit_support",  # signing material and witness fixtures of the audit tests
+]
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
-pytest_plugins = ["tests.audit_support"]  # signing material and witness fixtures of the audit tests
 
 
 def _reachable(url: str, default_port: int) -> bool:
