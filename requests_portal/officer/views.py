@@ -48,12 +48,13 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     page = Paginator(orders, PAGE_SIZE, allow_empty_first_page=True).get_page(request.GET.get("page"))
     tasks = list(queries.my_tasks(request.user)[:10])
     counts = queries.counts_by_state(request.user)
-    labels = dict(S.choices)
+    labels = {value: str(label) for value, label in S.choices}
     persian = (get_language() or "").startswith("fa")
     context: dict[str, Any] = {
         "page": page,
-        "rows": [(o, queries.urgency(o)) for o in page.object_list],
-        "tasks": [(o, queries.urgency(o)) for o in tasks],
+        # State labels looked up once: get_state_display() translates every choice on each call.
+        "rows": [(o, queries.urgency(o), labels[o.state]) for o in page.object_list],
+        "tasks": [(o, queries.urgency(o), labels[o.state]) for o in tasks],
         "state_tiles": [(s, labels[s], counts.get(s, 0)) for s in queries.OPEN_STATES],
         "open_total": sum(counts.values()),
         "q": text,
