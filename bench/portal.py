@@ -39,7 +39,9 @@ sys.path.insert(0, str(ROOT))
 
 
 def parse() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--orders", type=int, default=100_000)
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=20.0)
@@ -95,7 +97,6 @@ from requests_portal.accounts.totp import device_of, ensure_totp_device  # noqa:
 from requests_portal.models import User  # noqa: E402
 from workflow.choices import DataCategory, IdentifierKind, InstrumentType, NoticeRule, VerificationItem  # noqa: E402
 from workflow.identity import national_id_check_digit  # noqa: E402
-from workflow.models.disclosure import new_reference  # noqa: E402
 from workflow.models import (  # noqa: E402
     Authority,
     AuthorityContact,
@@ -106,6 +107,7 @@ from workflow.models import (  # noqa: E402
     ScopeItem,
     VerificationCheck,
 )
+from workflow.models.disclosure import new_reference  # noqa: E402
 
 S = DisclosureState
 OPEN_MIX = [
@@ -142,7 +144,11 @@ ORDER_OF_STATES = [s for _, s in PATH if s]
 
 def events_until(state: str) -> list[str]:
     if state in (S.REJECTED, S.WITHDRAWN):
-        return ["order.received", "order.verification_started", "order.rejected" if state == S.REJECTED else "order.withdrawn"]
+        return [
+            "order.received",
+            "order.verification_started",
+            "order.rejected" if state == S.REJECTED else "order.withdrawn",
+        ]
     if state == S.CLARIFICATION_REQUESTED:
         return ["order.received", "order.verification_started", "order.clarification_requested"]
     if state == S.EXPORT_FAILED:
@@ -173,11 +179,15 @@ def seed(total: int) -> None:
     authorities = list(Authority.objects.order_by("id"))
     for i in range(len(authorities), 30):
         authority = Authority.objects.create(
-            name_fa=f"شعبه {i + 1} دادگاه عمومی تهران", name_en=f"Tehran General Court, Branch {i + 1}", kind="court",
+            name_fa=f"شعبه {i + 1} دادگاه عمومی تهران",
+            name_en=f"Tehran General Court, Branch {i + 1}",
+            kind="court",
             jurisdiction="Tehran",
         )
         AuthorityInstrument.objects.create(authority=authority, instrument=InstrumentType.COURT_ORDER)
-        AuthorityContact.objects.create(authority=authority, channel="phone", value="+982100000000", source="directory")
+        AuthorityContact.objects.create(
+            authority=authority, channel="phone", value="+982100000000", source="directory"
+        )
         authorities.append(authority)
     today = timezone.localdate()
     now = timezone.now()
@@ -192,9 +202,12 @@ def seed(total: int) -> None:
                 state = rng.choices([S.CLOSED, S.REJECTED, S.WITHDRAWN], weights=[90, 5, 5])[0]
             else:
                 state = rng.choices([s for s, _ in OPEN_MIX], weights=[w for _, w in OPEN_MIX])[0]
-            past_verify = state in ORDER_OF_STATES and ORDER_OF_STATES.index(state) >= ORDER_OF_STATES.index(S.SCOPING)
+            past_verify = state in ORDER_OF_STATES and ORDER_OF_STATES.index(state) >= ORDER_OF_STATES.index(
+                S.SCOPING
+            )
             past_scope = state == S.EXPORT_FAILED or (
-                state in ORDER_OF_STATES and ORDER_OF_STATES.index(state) >= ORDER_OF_STATES.index(S.AWAITING_APPROVAL)
+                state in ORDER_OF_STATES
+                and ORDER_OF_STATES.index(state) >= ORDER_OF_STATES.index(S.AWAITING_APPROVAL)
             )
             past_approve = past_scope and state != S.AWAITING_APPROVAL
             orders.append(
@@ -227,12 +240,20 @@ def seed(total: int) -> None:
             created = DisclosureOrder.objects.bulk_create(orders, batch_size=batch)
             OrderIdentifier.objects.bulk_create(
                 [
-                    OrderIdentifier(order=o, kind=IdentifierKind.NATIONAL_ID, value=national_id(o.pk), normalized=national_id(o.pk))
+                    OrderIdentifier(
+                        order=o,
+                        kind=IdentifierKind.NATIONAL_ID,
+                        value=national_id(o.pk),
+                        normalized=national_id(o.pk),
+                    )
                     for o in created
                 ]
                 + [
                     OrderIdentifier(
-                        order=o, kind=IdentifierKind.MOBILE, value=f"0912{o.pk % 10**7:07d}", normalized=f"+98912{o.pk % 10**7:07d}"
+                        order=o,
+                        kind=IdentifierKind.MOBILE,
+                        value=f"0912{o.pk % 10**7:07d}",
+                        normalized=f"+98912{o.pk % 10**7:07d}",
                     )
                     for o in created
                     if o.pk % 2
@@ -243,14 +264,25 @@ def seed(total: int) -> None:
             for o in created:
                 if o.verified_by_id:
                     checks += [
-                        VerificationCheck(order=o, item=item, passed=True, note="Art. 104", checked_by=officer, checked_at=now)
+                        VerificationCheck(
+                            order=o,
+                            item=item,
+                            passed=True,
+                            note="Art. 104",
+                            checked_by=officer,
+                            checked_at=now,
+                        )
                         for item in VerificationItem.values
                     ]
                 if o.scoped_by_id:
                     scope.append(
                         ScopeItem(
-                            order=o, customer_key=f"store:{o.pk}", categories=categories[:2], date_from=o.requested_from,
-                            date_to=o.requested_to, match_evidence=[{"kind": "national_id", "column": "national_id"}],
+                            order=o,
+                            customer_key=f"store:{o.pk}",
+                            categories=categories[:2],
+                            date_from=o.requested_from,
+                            date_to=o.requested_to,
+                            match_evidence=[{"kind": "national_id", "column": "national_id"}],
                             added_by=officer,
                         )
                     )
@@ -267,10 +299,14 @@ def copy_audit_events(orders: list[DisclosureOrder], officer: User, approver: Us
     benchmark reads the trail, it does not verify it). Nothing else may use the connection while
     COPY runs, so the actors' roles are read first."""
     roles = {officer.pk: officer.role or "", approver.pk: approver.role or ""}
-    with connection.cursor() as cursor, cursor.copy(
-        "COPY workflow_auditevent (stream, seq, occurred_at, actor, actor_role, action, object_ref, data_json,"
-        " prev_hash, hash) FROM STDIN"
-    ) as copy:
+    with (
+        connection.cursor() as cursor,
+        cursor.copy(
+            "COPY workflow_auditevent (stream, seq, occurred_at, actor, actor_role, action, object_ref,"
+            " data_json,"
+            " prev_hash, hash) FROM STDIN"
+        ) as copy,
+    ):
         for order in orders:
             at = dt.datetime.combine(order.received_on, dt.time(9), tzinfo=dt.UTC)
             stream = f"disclosureorder:{order.reference}"
@@ -374,7 +410,10 @@ def summary(name: str, latencies: list[float], seconds: float) -> tuple[float, f
     ordered = sorted(latencies)
     median = statistics.median(ordered)
     p95 = ordered[int(len(ordered) * 0.95) - 1]
-    print(f"{name:<12} {len(ordered):>7,} requests  {len(ordered) / seconds:>7.0f}/s  median {median:7.1f} ms  p95 {p95:7.1f} ms")
+    print(
+        f"{name:<12} {len(ordered):>7,} requests  {len(ordered) / seconds:>7.0f}/s"
+        f"  median {median:7.1f} ms  p95 {p95:7.1f} ms"
+    )
     return median, p95
 
 
@@ -392,11 +431,16 @@ def main() -> None:
     try:
         # Warm-up: every worker loads the code, opens its connection and fills its chart cache.
         load(["/bench/hello/", "/officer/", *[f"/officer/orders/{r}/" for r in sample[:20]]], cookie, 5)
-        print(f"{total:,} orders in PostgreSQL; {ARGS.clients} concurrent clients; {ARGS.workers} gunicorn workers; "
-              f"{ARGS.seconds:g} s per page")
+        print(
+            f"{total:,} orders in PostgreSQL; {ARGS.clients} concurrent clients;"
+            f" {ARGS.workers} gunicorn workers; "
+            f"{ARGS.seconds:g} s per page"
+        )
         hello = summary("hello", load(["/bench/hello/"], cookie, ARGS.seconds), ARGS.seconds)
         dashboard = summary("dashboard", load(["/officer/"], cookie, ARGS.seconds), ARGS.seconds)
-        order = summary("order page", load([f"/officer/orders/{r}/" for r in sample], cookie, ARGS.seconds), ARGS.seconds)
+        order = summary(
+            "order page", load([f"/officer/orders/{r}/" for r in sample], cookie, ARGS.seconds), ARGS.seconds
+        )
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
@@ -404,8 +448,10 @@ def main() -> None:
     for name, (median, p95) in (("dashboard", dashboard), ("order page", order)):
         ratio = p95 / hello[1]
         verdict = "meets" if p95 <= 100 and ratio <= 5 else "MISSES"
-        print(f"{name:<12} p95 {p95:6.1f} ms = {ratio:4.1f}× hello's p95 ({hello[1]:.1f} ms); median ratio "
-              f"{median / hello[0]:4.1f}×  → {verdict} the target (p95 ≤ 100 ms and ≤ 5×)")
+        print(
+            f"{name:<12} p95 {p95:6.1f} ms = {ratio:4.1f}× hello's p95 ({hello[1]:.1f} ms); median ratio "
+            f"{median / hello[0]:4.1f}×  → {verdict} the target (p95 ≤ 100 ms and ≤ 5×)"
+        )
 
 
 if __name__ == "__main__":

@@ -27,3 +27,7 @@ AXES_ENABLED = False
 # WhiteNoise serves STATIC_ROOT and warns when it does not exist; tests serve from the finders.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+
+# The product defaults to Persian; tests read messages in English unless they ask for Persian
+# (Accept-Language: fa, or translation.override("fa")), now that the Persian catalog is complete.
+LANGUAGE_CODE = "en"
