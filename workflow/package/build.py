@@ -299,7 +299,7 @@ def build_now(order: DisclosureOrder) -> DisclosureOrder:
             build(attempt)
         except ClaimLost:
             pass
-        except Exception as err:  # noqa: BLE001 — every failure ends in export_failed, with its reason
+        except Exception as err:  # every failure ends in export_failed, with its reason
             logger.exception("package build of order %s failed", order.pk)
             fail(order.pk, order.scope_revision, permanent_reason(err) or describe(err), token)
     return DisclosureOrder.objects.get(pk=order.pk)

@@ -15,7 +15,7 @@ class Command(BaseCommand):
         ensure_demo_signing_material()
         try:
             configured_datamap()
-        except Exception:  # noqa: BLE001 — no store yet: the demo packages are built from one
+        except Exception:  # no store yet: the demo packages are built from one
             call_command("seed_store", stdout=self.stdout)
         authorities = demo.ensure_authorities()
         users = demo.ensure_users()
