@@ -207,7 +207,10 @@ def default_scope(order: DisclosureOrder) -> list[svc.ScopeLine]:
 
 
 def _recorded_export(order: DisclosureOrder) -> DisclosureOrder:
-    return svc.mark_export_succeeded(order, package_id=f"PKG-{order.reference}", package_sha256="0" * 64)
+    """The package pipeline, run in this process (release seals a real, stored package)."""
+    from workflow.package.build import build_now
+
+    return build_now(order)
 
 
 def drive_order(

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pikepdf
 import pytest
+from django.utils import translation
 
 from workflow.package.document import (
     AttachedFile,
@@ -158,7 +159,8 @@ def test_long_categories_print_their_first_rows_and_say_all_rows_are_attached(tm
 
 
 def test_an_english_package_carries_every_section_and_the_confidentiality_line(tmp_path: Path) -> None:
-    pdf = render_package(document(tmp_path, language="en", rows=3, printed=3))
+    with translation.override("fa"):  # built by a worker whose interface language is Persian
+        pdf = render_package(document(tmp_path, language="en", rows=3, printed=3))
     pages = pdf_text(pdf, tmp_path)
     text = "\n".join(pages)
     for heading in (
@@ -170,6 +172,8 @@ def test_an_english_package_carries_every_section_and_the_confidentiality_line(t
     ):
         assert heading in text
     assert "Third-party recipient data is excluded unless a justification is recorded." in text
+    assert "Third-party recipients" in text
+    assert "Court order" in text
     assert "2025-03-20 (Jalali 1403/12/30)" in text
     for page in pages:
         assert (

@@ -286,3 +286,20 @@ def build_progress(order: DisclosureOrder) -> dict[str, Any]:
         "package_id": package.package_id if package.state == PackageState.READY else "",
         "error": package.error,
     }
+
+
+def build_now(order: DisclosureOrder) -> DisclosureOrder:
+    """Run the export of an approved scope in this process, exactly as a worker runs it (the
+    same claim, so a queued duplicate finds the package ready). For the demo and for tools
+    that must not wait for a worker."""
+    token = attempt_token("inline")
+    attempt = claim(order.pk, order.scope_revision, token)
+    if attempt is not None:
+        try:
+            build(attempt)
+        except ClaimLost:
+            pass
+        except Exception as err:  # every failure ends in export_failed, with its reason
+            logger.exception("package build of order %s failed", order.pk)
+            fail(order.pk, order.scope_revision, permanent_reason(err) or describe(err), token)
+    return DisclosureOrder.objects.get(pk=order.pk)

@@ -28,6 +28,7 @@ from typing import Any
 import pikepdf
 from django.conf import settings
 from django.template.loader import render_to_string
+from django.utils import translation
 
 from workflow.calendar import jalali, persian_digits
 
@@ -110,6 +111,7 @@ def _common(doc: PackageDocument) -> dict[str, Any]:
         "dir": "rtl" if doc.language == "fa" else "ltr",
         "font_dir": font_dir().as_uri(),
         "confidential_css": css_string(confidentiality_line(doc)),
+        "list_separator": "، " if doc.language == "fa" else ", ",
     }
 
 
@@ -337,7 +339,19 @@ def render_package(
     processes: int | None = None,
     progress: ProgressCallback | None = None,
 ) -> bytes:
-    """The package's PDF/A-3b bytes (unsigned: it is sealed at release)."""
+    """The package's PDF/A-3b bytes (unsigned: it is sealed at release), in the order's
+    language whatever the language of the request or worker that builds it."""
+    with translation.override(doc.language):
+        return _render_package(doc, chunk_rows=chunk_rows, processes=processes, progress=progress)
+
+
+def _render_package(
+    doc: PackageDocument,
+    *,
+    chunk_rows: int | None = None,
+    processes: int | None = None,
+    progress: ProgressCallback | None = None,
+) -> bytes:
     chunk_rows = chunk_rows or settings.PACKAGE_CHUNK_ROWS
     processes = processes or settings.PACKAGE_RENDER_PROCESSES
     import weasyprint  # noqa: F401 — loaded once in the parent, so forked children share it

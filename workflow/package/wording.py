@@ -33,6 +33,7 @@ WORDING: dict[str, dict[str, str]] = {
         "period": "Period",
         "rows": "Rows",
         "exclusions": "Exclusions and why",
+        "reason": "Reason",
         "data": "Data",
         "first_rows": (
             "The first {printed} of {total} rows are printed; all {total} rows are in the attachment {name}."
@@ -83,6 +84,7 @@ WORDING: dict[str, dict[str, str]] = {
         "period": "بازهٔ زمانی",
         "rows": "تعداد ردیف",
         "exclusions": "موارد مستثنا و دلیل آن",
+        "reason": "دلیل",
         "data": "داده‌ها",
         "first_rows": (
             "{printed} ردیف نخست از {total} ردیف چاپ شده است؛ همهٔ {total} ردیف در پیوست {name} آمده است."

@@ -1,8 +1,10 @@
 from typing import Any
 
+from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from workflow import demo
+from workflow.datamap import configured_datamap
 from workflow.keys import ensure_demo_signing_material
 
 
@@ -11,6 +13,10 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         ensure_demo_signing_material()
+        try:
+            configured_datamap()
+        except Exception:  # no store yet: the demo packages are built from one
+            call_command("seed_store", stdout=self.stdout)
         authorities = demo.ensure_authorities()
         users = demo.ensure_users()
         made = demo.ensure_demo_orders(users, authorities)
