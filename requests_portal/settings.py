@@ -262,6 +262,9 @@ LOGGING = {
         # Request logs carry query strings, which may carry identifiers: keep them at WARNING.
         "django.request": {"level": "WARNING"},
         "django.server": {"level": "WARNING"},
+        "pikepdf": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
+        "weasyprint": {"level": "ERROR"},
     },
 }
 
@@ -319,9 +322,21 @@ PORTAL_RETENTION_DAYS = {
 }
 CELERY_BEAT_SCHEDULE.update(
     {
-        "notify-visible-disclosures": {"task": "workflow.tasks_customers.notify_visible_disclosures", "schedule": 900.0},
-        "resume-deferred-erasures": {"task": "workflow.tasks_customers.resume_deferred_erasures", "schedule": 3600.0},
-        "remind-due-requests": {"task": "workflow.tasks_customers.remind_due_requests", "schedule": 6 * 3600.0},
-        "purge-expired-files": {"task": "workflow.tasks_customers.purge_expired_files", "schedule": 24 * 3600.0},
+        "notify-visible-disclosures": {
+            "task": "workflow.tasks_customers.notify_visible_disclosures",
+            "schedule": 900.0,
+        },
+        "resume-deferred-erasures": {
+            "task": "workflow.tasks_customers.resume_deferred_erasures",
+            "schedule": 3600.0,
+        },
+        "remind-due-requests": {
+            "task": "workflow.tasks_customers.remind_due_requests",
+            "schedule": 6 * 3600.0,
+        },
+        "purge-expired-files": {
+            "task": "workflow.tasks_customers.purge_expired_files",
+            "schedule": 24 * 3600.0,
+        },
     }
 )

@@ -1,7 +1,11 @@
 from django.contrib import admin
 from django.urls import include, path
+from django_otp.admin import OTPAdminSite
 
 from requests_portal.accounts.views import home
+
+# The admin, like every staff page, wants both factors (password and TOTP).
+admin.site.__class__ = OTPAdminSite
 
 urlpatterns = [
     path("", home, name="home"),

@@ -72,8 +72,6 @@ def make_order(
     )
 
 
-
-
 def sign_in_staff(client: Any, user: User) -> None:
     """Sign ``user`` in on the test ``client`` with both factors passed (password and TOTP), as
     the staff sign-in leaves a session; staff pages refuse a session without the second."""

@@ -163,7 +163,8 @@ def intake(authority: Authority, **overrides: Any) -> svc.Intake:
         "categories": [DataCategory.IDENTITY, DataCategory.ORDER, DataCategory.CONTACT],
         "requested_from": dt.date(2024, 1, 1),
         "requested_to": dt.date(2024, 12, 31),
-        "identifiers": [("national_id", "0499370899"), ("mobile", "09121234567")],
+        # Persona 1 of the demo store (workflow.store): the demo orders find a real customer.
+        "identifiers": [("national_id", "0012345679"), ("mobile", "09121234567")],
         "notice_rule": NoticeRule.NOTIFY,
     }
     values.update(overrides)

@@ -14,6 +14,7 @@ from .package import Package, PackageStage, PackageState
 from .preservation import PreservationOrder, PreservationState
 
 __all__ = [
+    "OPEN_REQUEST_STATES",
     "AuditEvent",
     "AuditStreamHead",
     "Authority",
@@ -22,7 +23,6 @@ __all__ = [
     "Checkpoint",
     "CustomerNotice",
     "DataSubjectRequest",
-    "OPEN_REQUEST_STATES",
     "DisclosureOrder",
     "DisclosureState",
     "OrderIdentifier",

@@ -3,9 +3,11 @@ from typing import Any
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
+from requests_portal.accounts import ensure_totp_device
 from workflow import demo
 from workflow.datamap import configured_datamap
 from workflow.keys import ensure_demo_signing_material
+from workflow.store.seed import PERSONAS
 
 
 class Command(BaseCommand):
@@ -22,6 +24,15 @@ class Command(BaseCommand):
         made = demo.ensure_demo_orders(users, authorities)
         self.stdout.write(f"authorities: {len(authorities)}; demo orders created now: {made}")
         self.stdout.write("")
-        self.stdout.write(f"Demo sign-ins (password for all: {demo.DEMO_PASSWORD})")
+        self.stdout.write(f"Staff sign-ins at /accounts/login/ (password for all: {demo.DEMO_PASSWORD})")
+        self.stdout.write("  then the authenticator code: add the TOTP secret to an authenticator app,")
+        self.stdout.write("  or print the current code with: python manage.py demo_totp USER")
         for demo_user in demo.DEMO_USERS:
-            self.stdout.write(f"  {demo_user.username:<10} {demo_user.role}")
+            secret = ensure_totp_device(users[demo_user.username])
+            self.stdout.write(f"  {demo_user.username:<10} {demo_user.role:<14} TOTP secret {secret}")
+        persona = PERSONAS[0]
+        self.stdout.write("")
+        self.stdout.write(
+            f"Customer sign-in at /me/sign-in/ with {persona.email} (the code is printed by the worker)"
+        )
+        self.stdout.write("Verify a package at /verify/; auditors work at /auditor/.")
