@@ -6,7 +6,7 @@ a signed-in user whose role is not allowed gets 403.
 
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlencode
 
 from django.contrib.auth.views import redirect_to_login
@@ -44,7 +44,7 @@ def staff_refusal(request: HttpRequest, roles: tuple[str, ...]) -> HttpResponse 
     if role not in STAFF_ROLES:
         raise PermissionDenied
     # OTPMiddleware gives the user is_verified(): true only after the TOTP step in this session.
-    if not user.is_verified():  # type: ignore[union-attr]
+    if not cast(Any, user).is_verified():
         return redirect(f"{reverse('accounts:verify')}?{urlencode({'next': request.get_full_path()})}")
     if roles and role not in roles:
         raise PermissionDenied
