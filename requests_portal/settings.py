@@ -207,6 +207,13 @@ CELERY_BEAT_SCHEDULE["audit-checkpoint"] = {
     "task": "workflow.audit.tasks.make_checkpoint",
     "schedule": AUDIT_CHECKPOINT_MINUTES * 60,
 }
+# The dashboard's time-per-state chart reads a summary this task recomputes from the audit trail.
+PORTAL_CHART_REFRESH_MINUTES = float(os.environ.get("PORTAL_CHART_REFRESH_MINUTES", "10"))
+CELERY_IMPORTS.append("workflow.tasks_stats")
+CELERY_BEAT_SCHEDULE["dashboard-state-dwell"] = {
+    "task": "workflow.tasks_stats.refresh_state_dwell",
+    "schedule": PORTAL_CHART_REFRESH_MINUTES * 60,
+}
 CELERY_BEAT_SCHEDULE["audit-verify"] = {
     "task": "workflow.audit.tasks.verify_trail",
     "schedule": float(os.environ.get("AUDIT_VERIFY_HOURS", "24")) * 3600,

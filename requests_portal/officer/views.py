@@ -56,6 +56,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     tasks = list(queries.my_tasks(request.user)[:10])
     labels = {value: str(label) for value, label in S.choices}
     persian = (get_language() or "").startswith("fa")
+    dwell, dwell_as_of = queries.time_per_state()
     context: dict[str, Any] = {
         "page": page,
         # State labels looked up once: get_state_display() translates every choice on each call.
@@ -67,9 +68,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "state": state,
         "state_label": labels.get(state, ""),
         "month_bars": charts.month_bars(queries.volume_per_month(request.user), persian=persian),
-        "state_bars": charts.duration_bars(
-            queries.time_per_state(request.user), {k: str(v) for k, v in labels.items()}
-        ),
+        "state_bars": charts.duration_bars(dwell, labels),
+        "state_bars_as_of": dwell_as_of,
     }
     if request.htmx:  # type: ignore[attr-defined]
         return render(request, "officer/_queue.html", context)

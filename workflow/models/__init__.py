@@ -12,6 +12,7 @@ from .customers import (
 from .disclosure import DisclosureOrder, DisclosureState, OrderIdentifier, ScopeItem, VerificationCheck
 from .package import Package, PackageStage, PackageState
 from .preservation import PreservationOrder, PreservationState
+from .stats import StateDwell
 
 __all__ = [
     "OPEN_REQUEST_STATES",
@@ -36,5 +37,6 @@ __all__ = [
     "RequestState",
     "ScopeItem",
     "SignInCode",
+    "StateDwell",
     "VerificationCheck",
 ]
