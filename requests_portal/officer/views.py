@@ -57,11 +57,15 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     labels = {value: str(label) for value, label in S.choices}
     persian = (get_language() or "").startswith("fa")
     dwell, dwell_as_of = queries.time_per_state()
+    # State labels looked up once: get_state_display() translates every choice on each call.
+    rows = [(o, queries.urgency(o), labels[o.state]) for o in page.object_list]
+    task_rows = [(o, queries.urgency(o), labels[o.state]) for o in tasks]
     context: dict[str, Any] = {
         "page": page,
-        # State labels looked up once: get_state_display() translates every choice on each call.
-        "rows": [(o, queries.urgency(o), labels[o.state]) for o in page.object_list],
-        "tasks": [(o, queries.urgency(o), labels[o.state]) for o in tasks],
+        "rows": rows,
+        "rows_key": rows_key(rows),
+        "tasks": task_rows,
+        "tasks_key": rows_key(task_rows),
         "state_tiles": [(s, labels[s], counts.get(s, 0)) for s in queries.OPEN_STATES],
         "open_total": sum(counts.values()),
         "q": text,
@@ -74,6 +78,17 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     if request.htmx:  # type: ignore[attr-defined]
         return render(request, "officer/_queue.html", context)
     return render(request, "officer/dashboard.html", context)
+
+
+def rows_key(rows: list[tuple[DisclosureOrder, str, str]]) -> str:
+    """Everything a row of the queue or of my tasks shows (with the page's language, which the
+    template adds). Rendering is a pure function of it, so rows with an equal key render equal
+    HTML whoever asks: their fragment is cached by this key, never by user or by time."""
+    return "|".join(
+        f"{o.reference},{o.authority_reference},{o.authority.display_name()},{o.state},{label},"
+        f"{o.emergency:d},{o.due_on.isoformat()},{urgency}"
+        for o, urgency, label in rows
+    )
 
 
 def _visible_order(request: HttpRequest, reference: str) -> DisclosureOrder:
