@@ -28,6 +28,19 @@ OFFICER_STATES = [S.RECEIVED, S.VERIFYING, S.SCOPING, S.EXPORT_FAILED, S.RELEASE
 APPROVER_STATES = [S.AWAITING_APPROVAL, S.PACKAGE_READY, S.EXPORT_FAILED]
 
 
+# What a row of the queue, of my tasks or of search results shows: loading only these keeps the
+# rows cheap (an order has some forty columns, most of them long texts the rows never show).
+ROW_FIELDS = (
+    "reference",
+    "authority_reference",
+    "state",
+    "emergency",
+    "due_on",
+    "authority__name_fa",
+    "authority__name_en",
+)
+
+
 def queue(user: Any, *, state: str = "") -> QuerySet[DisclosureOrder]:
     """The queue: open orders (or one state), emergencies first, then the nearest due date."""
     orders = orders_visible_to(user)

@@ -45,6 +45,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     text = search.cleaned_data.get("q", "")
     state = search.cleaned_data.get("state", "")
     orders = queries.search(request.user, text) if text else queries.queue(request.user, state=state)
+    orders = orders.only(*queries.ROW_FIELDS)
     if state and state not in S.values:
         state = ""  # an unknown state in the address shows the whole queue
     counts = queries.counts_by_state(request.user)
@@ -53,7 +54,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         # The counts by state already hold the queue's length: no second COUNT over the table.
         paginator.count = counts.get(state, 0) if state else sum(counts.values())
     page = paginator.get_page(request.GET.get("page"))
-    tasks = list(queries.my_tasks(request.user)[:10])
+    tasks = list(queries.my_tasks(request.user).only(*queries.ROW_FIELDS)[:10])
     labels = {value: str(label) for value, label in S.choices}
     persian = (get_language() or "").startswith("fa")
     dwell, dwell_as_of = queries.time_per_state()
