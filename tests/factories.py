@@ -63,7 +63,11 @@ def make_order(
     authority: Authority | None = None,
     **overrides: Any,
 ) -> DisclosureOrder:
-    """An order in ``state``, taken there through the real services (see workflow.demo)."""
+    """An order in ``state``, taken there through the real services (see workflow.demo); past
+    export it holds a stored package (tests.packages.complete_export), as release requires."""
+    from tests.packages import complete_export
+
+    overrides.setdefault("export", complete_export)
     return drive_order(
         state, officer=officer, approver=approver, authority=authority or AuthorityFactory(), **overrides
     )
