@@ -58,6 +58,17 @@ def ensure_pg_database(url: str) -> None:
             conn.execute(f'CREATE DATABASE "{name}"')
 
 
+def pg_reachable(url: str) -> bool:
+    import psycopg
+
+    admin = url.rsplit("/", 1)[0] + "/postgres"
+    try:
+        psycopg.connect(admin.replace("postgres://", "postgresql://", 1), connect_timeout=3).close()
+    except psycopg.Error:
+        return False
+    return True
+
+
 def queries(datamap_path: Path) -> tuple[str, list[tuple[str, tuple[object, ...]]]]:
     datamap = load_datamap(datamap_path)
     source = datamap.sources["store"]
@@ -181,6 +192,9 @@ def main() -> None:
             customers=args.customers,
             heavy_customer_rows=args.rows,
         )
+        if not args.skip_pg and not pg_reachable(args.pg_url):
+            print(f"postgresql skipped: nothing answers at {args.pg_url} (set BENCH_PG_URL or --pg-url)")
+            args.skip_pg = True
         if not args.skip_pg:
             ensure_pg_database(args.pg_url)
             pg_map = work / "pg.yaml"

@@ -37,6 +37,8 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         "workflow.view_preservationorder",
         "workflow.handle_preservation",
         "workflow.view_authority",
+        "workflow.view_datasubjectrequest",
+        "workflow.handle_dsr",
     },
     Role.APPROVER: {
         "workflow.view_disclosureorder",
@@ -46,6 +48,8 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         "workflow.view_preservationorder",
         "workflow.approve_preservation",
         "workflow.view_authority",
+        "workflow.view_datasubjectrequest",
+        "workflow.handle_dsr",
     },
     Role.AUDITOR: {
         "workflow.view_auditevent",

@@ -6,6 +6,7 @@ set. Production sets DATABASE_URL, CELERY_BROKER_URL, PORTAL_STORAGE=s3, …
 Test overrides live in ``tests/settings.py``.
 """
 
+import json
 import os
 import secrets
 from pathlib import Path
@@ -227,6 +228,7 @@ PACKAGE_RENDER_PROCESSES = int(os.environ.get("PACKAGE_RENDER_PROCESSES", "2"))
 PACKAGE_CLAIM_LEASE_SECONDS = int(os.environ.get("PACKAGE_CLAIM_LEASE_SECONDS", "120"))
 # Where the build reads the scoped data from (the data map's extraction, issue 3).
 PACKAGE_EXTRACTOR = os.environ.get("PACKAGE_EXTRACTOR", "workflow.package.build.extract_with_datamap")
+PACKAGE_VERIFY_MAX_BYTES = int(os.environ.get("PACKAGE_VERIFY_MAX_BYTES", str(200 * 1024 * 1024)))
 PACKAGE_MAX_ATTEMPTS = int(os.environ.get("PACKAGE_MAX_ATTEMPTS", "3"))
 PACKAGE_TIME_LIMIT_SECONDS = int(os.environ.get("PACKAGE_TIME_LIMIT_SECONDS", "900"))
 AUDIT_WITNESS_DIR = Path(os.environ.get("AUDIT_WITNESS_DIR", VAR_DIR / "witness"))
@@ -260,9 +262,81 @@ LOGGING = {
         # Request logs carry query strings, which may carry identifiers: keep them at WARNING.
         "django.request": {"level": "WARNING"},
         "django.server": {"level": "WARNING"},
+        "pikepdf": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
+        "weasyprint": {"level": "ERROR"},
     },
 }
 
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_REFERRER_POLICY = "same-origin"
+
+# --- Customers: sign-in, notices, data-subject requests, retention (issue 7) ---------------
+CUSTOMER_PORTAL_URL = os.environ.get("CUSTOMER_PORTAL_URL", "http://localhost:8000/me/")
+CUSTOMER_SIGN_IN = {
+    "code_minutes": int(os.environ.get("CUSTOMER_CODE_MINUTES", "10")),
+    "attempts_per_code": int(os.environ.get("CUSTOMER_CODE_ATTEMPTS", "5")),
+    "codes_per_identifier": int(os.environ.get("CUSTOMER_CODES_PER_IDENTIFIER", "3")),
+    "identifier_window_minutes": int(os.environ.get("CUSTOMER_IDENTIFIER_WINDOW_MINUTES", "15")),
+    "codes_per_ip": int(os.environ.get("CUSTOMER_CODES_PER_IP", "20")),
+    "ip_window_minutes": int(os.environ.get("CUSTOMER_IP_WINDOW_MINUTES", "60")),
+}
+CUSTOMER_SESSION_SECONDS = int(os.environ.get("CUSTOMER_SESSION_SECONDS", str(30 * 60)))
+# E-mail: Django's backends (console by default; smtp with EMAIL_HOST etc.; file with EMAIL_FILE_PATH).
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_FILE_PATH = os.environ.get("EMAIL_FILE_PATH", str(VAR_DIR / "outbox" / "email"))
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS")
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "privacy@store.example")
+# SMS: a dotted path to a workflow.notify.sms backend (ConsoleSms, FileSms, HttpSmsGateway).
+PORTAL_SMS_BACKEND = os.environ.get("PORTAL_SMS_BACKEND", "workflow.notify.sms.ConsoleSms")
+PORTAL_SMS_FILE_PATH = os.environ.get("PORTAL_SMS_FILE_PATH", str(VAR_DIR / "outbox" / "sms.jsonl"))
+PORTAL_SMS_OPTIONS = {
+    key: value
+    for key, value in {
+        "url": os.environ.get("PORTAL_SMS_URL", ""),
+        "api_key": os.environ.get("PORTAL_SMS_API_KEY", ""),
+        "sender": os.environ.get("PORTAL_SMS_SENDER", ""),
+    }.items()
+    if value
+}
+DSR_RESPONSE_MONTHS = int(os.environ.get("DSR_RESPONSE_MONTHS", "1"))
+DSR_REMINDER_DAYS = int(os.environ.get("DSR_REMINDER_DAYS", "7"))
+# Store data kept by law whatever the customer asks (erasure is refused for it, citing the basis).
+# JSON: {"<category>": {"years": N, "basis": "…"}}.
+STORE_RETENTION_RULES = json.loads(
+    os.environ.get(
+        "STORE_RETENTION_RULES",
+        '{"invoice": {"years": 10, "basis": "Direct Taxation Act (invoices and books of account)"}}',
+    )
+)
+# How long the portal keeps what it produced, in days after the request or order ended.
+PORTAL_RETENTION_DAYS = {
+    "disclosure_package": int(os.environ.get("RETAIN_DISCLOSURE_PACKAGE_DAYS", str(5 * 365))),
+    "access_package": int(os.environ.get("RETAIN_ACCESS_PACKAGE_DAYS", "90")),
+    "order_document": int(os.environ.get("RETAIN_ORDER_DOCUMENT_DAYS", str(5 * 365))),
+}
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "notify-visible-disclosures": {
+            "task": "workflow.tasks_customers.notify_visible_disclosures",
+            "schedule": 900.0,
+        },
+        "resume-deferred-erasures": {
+            "task": "workflow.tasks_customers.resume_deferred_erasures",
+            "schedule": 3600.0,
+        },
+        "remind-due-requests": {
+            "task": "workflow.tasks_customers.remind_due_requests",
+            "schedule": 6 * 3600.0,
+        },
+        "purge-expired-files": {
+            "task": "workflow.tasks_customers.purge_expired_files",
+            "schedule": 24 * 3600.0,
+        },
+    }
+)

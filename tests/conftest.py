@@ -10,9 +10,15 @@ from django.db import connection
 from django.db.models.signals import post_migrate
 
 from tests.factories import AuthorityFactory, UserFactory
+from tests.workers import celery_workers  # noqa: F401 — real Celery worker subprocesses
+from tests.workflow.package_fixtures import built_order, eager_pipeline, released_pdf  # noqa: F401 — packages
+
+pytest_plugins = [
+    "tests.customers_fixtures",  # the customer side: fake_store, eager_celery, run_on_commit, english
+    "tests.audit_support",  # signing material and witness fixtures of the audit tests
+]
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
-pytest_plugins = ["tests.audit_support"]  # signing material and witness fixtures of the audit tests
 
 
 def _reachable(url: str, default_port: int) -> bool:
@@ -35,6 +41,9 @@ def pytest_configure(config: pytest.Config) -> None:
         pytest.exit(f"PostgreSQL is unreachable at {urlparse(database_url).netloc}", returncode=1)
     if broker_url.startswith(("redis", "amqp")) and not _reachable(broker_url, 6379):
         pytest.exit(f"The broker is unreachable at {urlparse(broker_url).netloc}", returncode=1)
+    mysql_url = os.environ.get("STORE_MYSQL_URL", "")
+    if mysql_url and not _reachable(mysql_url, 3306):
+        pytest.exit(f"The MySQL/MariaDB store is unreachable at {urlparse(mysql_url).netloc}", returncode=1)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

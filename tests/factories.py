@@ -63,25 +63,13 @@ def make_order(
     authority: Authority | None = None,
     **overrides: Any,
 ) -> DisclosureOrder:
-    """An order in ``state``, taken there through the real services (see workflow.demo); past
-    export it holds a stored package (tests.packages.complete_export), as release requires."""
-    from tests.packages import complete_export
+    """An order in ``state``, taken there through the real services (see workflow.demo)."""
+    from tests.packages import complete_export  # a stored package: release seals a real one
 
     overrides.setdefault("export", complete_export)
     return drive_order(
         state, officer=officer, approver=approver, authority=authority or AuthorityFactory(), **overrides
     )
-
-
-__all__ = [
-    "AuthorityFactory",
-    "UserFactory",
-    "default_scope",
-    "intake",
-    "make_order",
-    "pass_checklist",
-    "sign_in_staff",
-]
 
 
 def sign_in_staff(client: Any, user: User) -> None:
@@ -98,3 +86,14 @@ def sign_in_staff(client: Any, user: User) -> None:
     session = client.session
     session[DEVICE_ID_SESSION_KEY] = device.persistent_id
     session.save()
+
+
+__all__ = [
+    "AuthorityFactory",
+    "UserFactory",
+    "default_scope",
+    "intake",
+    "make_order",
+    "pass_checklist",
+    "sign_in_staff",
+]

@@ -69,13 +69,17 @@ def extract(order: Any, *, out_dir: Path, progress: Callable[[int], None] | None
             (out_dir / base).parent.mkdir(parents=True, exist_ok=True)
             records = [fake_row(item.customer_key, category, i) for i in range(count)]
             jsonl = out_dir / f"{base}.jsonl"
-            jsonl.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
+            jsonl.write_text(
+                "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8"
+            )
             with (out_dir / f"{base}.csv").open("w", encoding="utf-8", newline="") as handle:
                 writer = csv.DictWriter(handle, fieldnames=list(fake_row("", "", 0)))
                 writer.writeheader()
                 writer.writerows(records)
             manifest.files.append(_file(item.customer_key, category, "jsonl", f"{base}.jsonl", jsonl, count))
-            manifest.files.append(_file(item.customer_key, category, "csv", f"{base}.csv", out_dir / f"{base}.csv", count))
+            manifest.files.append(
+                _file(item.customer_key, category, "csv", f"{base}.csv", out_dir / f"{base}.csv", count)
+            )
         if progress:
             progress(100 * (step + 1) // max(len(items), 1))
     if delay:

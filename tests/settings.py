@@ -20,10 +20,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not :memory:, so that a real Celery worker process can share the test database.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test_portal.sqlite3")}
 
+# Django's test client signs in without a request, which django-axes refuses; the lockout tests
+# (tests/requests_portal/test_accounts.py) switch it back on with the settings fixture.
+AXES_ENABLED = False
+
 # WhiteNoise serves STATIC_ROOT and warns when it does not exist; tests serve from the finders.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
 
-# Django's test client signs in without a request, which django-axes refuses; the lockout tests
-# (tests/requests_portal/test_accounts.py) switch it back on with the settings fixture.
-AXES_ENABLED = False
+# The product defaults to Persian; tests read messages in English unless they ask for Persian
+# (Accept-Language: fa, or translation.override("fa")), now that the Persian catalog is complete.
+LANGUAGE_CODE = "en"

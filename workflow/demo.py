@@ -163,7 +163,8 @@ def intake(authority: Authority, **overrides: Any) -> svc.Intake:
         "categories": [DataCategory.IDENTITY, DataCategory.ORDER, DataCategory.CONTACT],
         "requested_from": dt.date(2024, 1, 1),
         "requested_to": dt.date(2024, 12, 31),
-        "identifiers": [("national_id", "0499370899"), ("mobile", "09121234567")],
+        # Persona 1 of the demo store (workflow.store): the demo orders find a real customer.
+        "identifiers": [("national_id", "0012345679"), ("mobile", "09121234567")],
         "notice_rule": NoticeRule.NOTIFY,
     }
     values.update(overrides)
@@ -207,7 +208,10 @@ def default_scope(order: DisclosureOrder) -> list[svc.ScopeLine]:
 
 
 def _recorded_export(order: DisclosureOrder) -> DisclosureOrder:
-    return svc.mark_export_succeeded(order, package_id=f"PKG-{order.reference}", package_sha256="0" * 64)
+    """The package pipeline, run in this process (release seals a real, stored package)."""
+    from workflow.package.build import build_now
+
+    return build_now(order)
 
 
 def drive_order(

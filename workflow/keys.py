@@ -44,9 +44,13 @@ def _name(common_name: str, organisation: str) -> x509.Name:
 
 def _write_private(path: Path, key: rsa.RSAPrivateKey, passphrase: str) -> None:
     encryption: serialization.KeySerializationEncryption = (
-        serialization.BestAvailableEncryption(passphrase.encode()) if passphrase else serialization.NoEncryption()
+        serialization.BestAvailableEncryption(passphrase.encode())
+        if passphrase
+        else serialization.NoEncryption()
     )
-    path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption))
+    path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption)
+    )
     path.chmod(0o600)
 
 
@@ -89,7 +93,9 @@ def ensure_demo_signing_material(paths: SigningPaths | None = None, *, store_nam
             x509.KeyUsage(True, True, False, False, False, False, False, False, False), critical=True
         )  # digitalSignature, nonRepudiation
         .add_extension(
-            x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CODE_SIGNING, x509.ObjectIdentifier("1.3.6.1.5.5.7.3.36")]),
+            x509.ExtendedKeyUsage(
+                [ExtendedKeyUsageOID.CODE_SIGNING, x509.ObjectIdentifier("1.3.6.1.5.5.7.3.36")]
+            ),
             critical=False,
         )  # document signing
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(signer_key.public_key()), critical=False)
@@ -112,7 +118,9 @@ def load_private_key(paths: SigningPaths | None = None) -> PrivateKeyTypes:
     except OSError as err:
         raise SigningMaterialError(f"the signing key at {paths.key} cannot be read ({err.strerror})") from err
     try:
-        return serialization.load_pem_private_key(data, password=settings.SIGNING_KEY_PASSPHRASE.encode() or None)
+        return serialization.load_pem_private_key(
+            data, password=settings.SIGNING_KEY_PASSPHRASE.encode() or None
+        )
     except (ValueError, TypeError) as err:
         raise SigningMaterialError(f"the signing key at {paths.key} is not a usable PEM private key") from err
 

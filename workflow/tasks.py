@@ -6,7 +6,6 @@ import logging
 from celery import Task, shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.db import transaction
 from django.utils.translation import gettext as _
 
 from workflow.models import DisclosureOrder
@@ -44,22 +43,22 @@ def build_package(self: Task, order_id: int, scope_revision: int) -> str | None:
         logger.info("package build of order %s was taken over by another attempt", order_id)
         return None
     except SoftTimeLimitExceeded:
-        reason = _("The package took longer than %(s)d seconds to build.") % {"s": settings.PACKAGE_TIME_LIMIT_SECONDS}
+        reason = _("The package took longer than %(s)d seconds to build.") % {
+            "s": settings.PACKAGE_TIME_LIMIT_SECONDS
+        }
         pipeline.fail(order_id, scope_revision, reason, token)
         return None
     except Exception as err:
-        reason = pipeline.permanent_reason(err)
-        if reason is None and pipeline.attempts_left(attempt):
+        permanent = pipeline.permanent_reason(err)
+        if permanent is None and pipeline.attempts_left(attempt):
             logger.warning("package build of order %s failed (%s); retrying", order_id, type(err).__name__)
             pipeline.release_claim(attempt)
             raise self.retry(countdown=min(2 ** (self.request.retries or 0), 60), exc=err) from err
         logger.exception("package build of order %s failed", order_id)
-        pipeline.fail(order_id, scope_revision, reason or pipeline.describe(err), token)
+        pipeline.fail(order_id, scope_revision, permanent or pipeline.describe(err), token)
         return None
 
 
 def enqueue_package_build(order: DisclosureOrder) -> None:
     """The export enqueuer (registered in WorkflowConfig.ready), called on commit."""
     build_package.delay(order.pk, order.scope_revision)
-
-

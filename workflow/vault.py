@@ -67,7 +67,9 @@ def unseal(sealed: bytes, *, label: str = "") -> bytes:
     try:
         return AESGCM(data_key()).decrypt(nonce, sealed[len(MAGIC) + _NONCE_BYTES :], label.encode())
     except InvalidTag as err:
-        raise VaultError("the stored file does not decrypt: it was changed or sealed with another key") from err
+        raise VaultError(
+            "the stored file does not decrypt: it was changed or sealed with another key"
+        ) from err
 
 
 @deconstructible

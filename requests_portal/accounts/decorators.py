@@ -6,18 +6,29 @@ a signed-in user whose role is not allowed gets 403.
 
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlencode
 
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
+from django.db.models import prefetch_related_objects
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.functional import SimpleLazyObject, empty
 
 from requests_portal.roles import STAFF_ROLES
 
 View = Callable[..., HttpResponse]
+
+
+def _unwrapped(user: Any) -> Any:
+    """The User behind the auth and OTP middlewares' lazy wrappers."""
+    while isinstance(user, SimpleLazyObject):
+        if user._wrapped is empty:  # type: ignore[attr-defined]
+            user._setup()  # type: ignore[attr-defined]
+        user = user._wrapped  # type: ignore[attr-defined]
+    return user
 
 
 def staff_refusal(request: HttpRequest, roles: tuple[str, ...]) -> HttpResponse | None:
@@ -25,13 +36,15 @@ def staff_refusal(request: HttpRequest, roles: tuple[str, ...]) -> HttpResponse 
     user = request.user
     if not user.is_authenticated:
         return redirect_to_login(request.get_full_path())
+    # ``role`` reads the user's groups; fetch them once for the whole request, not per use.
+    prefetch_related_objects([_unwrapped(user)], "groups")
     if not user.is_active:
         raise PermissionDenied
     role = getattr(user, "role", None)
     if role not in STAFF_ROLES:
         raise PermissionDenied
     # OTPMiddleware gives the user is_verified(): true only after the TOTP step in this session.
-    if not user.is_verified():  # type: ignore[union-attr]
+    if not cast(Any, user).is_verified():
         return redirect(f"{reverse('accounts:verify')}?{urlencode({'next': request.get_full_path()})}")
     if roles and role not in roles:
         raise PermissionDenied

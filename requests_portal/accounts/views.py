@@ -8,7 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import LoginView
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 from django_otp import login as otp_login
@@ -71,10 +71,7 @@ def home(request: HttpRequest) -> HttpResponse:
     if can_see_cases(request.user):
         return redirect("officer:dashboard")
     role = getattr(request.user, "role", None)
-    for name in {Role.AUDITOR: "auditor:index", Role.CUSTOMER: "customer:index"}.get(role, "").split():
-        try:
-            return redirect(reverse(name))
-        except NoReverseMatch:
-            pass
+    if role == Role.AUDITOR:
+        return redirect("auditor:index")
     context: dict[str, Any] = {"role": role}
     return render(request, "registration/home.html", context)

@@ -5,7 +5,7 @@ from typing import Any
 from django import forms
 from django.http import HttpRequest
 
-from workflow.choices import DataCategory, VerificationItem
+from workflow.choices import DataCategory, IdentifierKind, VerificationItem
 from workflow.matching import MatchReport, MatchStatus
 from workflow.models import DisclosureOrder, DisclosureState, Package, PackageState
 from workflow.package.build import build_progress
@@ -21,10 +21,16 @@ def match_rows(report: MatchReport, order: DisclosureOrder) -> dict[str, Any]:
     """The matching report as the scoping section shows it: each identifier with its status,
     each matched customer with the evidence, and whether it is already in the scope."""
     labels = dict(MatchStatus.choices)
+    kinds = dict(IdentifierKind.choices)
     scoped = {item.customer_key for item in order.scope_items.all()}
     return {
         "identifiers": [
-            {"match": m, "status": labels.get(m.status, m.status), "customers": ", ".join(m.customer_keys)}
+            {
+                "match": m,
+                "kind": kinds.get(m.kind, m.kind),
+                "status": labels.get(m.status, m.status),
+                "customers": ", ".join(m.customer_keys),
+            }
             for m in report.identifiers
         ],
         "customers": [

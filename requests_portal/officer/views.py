@@ -34,7 +34,7 @@ from .order_page import order_context, progress_context
 
 CASE_ROLES = (Role.LEGAL_OFFICER, Role.APPROVER)
 S = DisclosureState
-PAGE_SIZE = 50
+PAGE_SIZE = 25
 
 
 @staff_required(*CASE_ROLES)
@@ -45,15 +45,22 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     text = search.cleaned_data.get("q", "")
     state = search.cleaned_data.get("state", "")
     orders = queries.search(request.user, text) if text else queries.queue(request.user, state=state)
-    page = Paginator(orders, PAGE_SIZE, allow_empty_first_page=True).get_page(request.GET.get("page"))
-    tasks = list(queries.my_tasks(request.user)[:10])
+    if state and state not in S.values:
+        state = ""  # an unknown state in the address shows the whole queue
     counts = queries.counts_by_state(request.user)
-    labels = dict(S.choices)
+    paginator = Paginator(orders, PAGE_SIZE, allow_empty_first_page=True)
+    if not text and (not state or state in queries.OPEN_STATES):
+        # The counts by state already hold the queue's length: no second COUNT over the table.
+        paginator.count = counts.get(state, 0) if state else sum(counts.values())
+    page = paginator.get_page(request.GET.get("page"))
+    tasks = list(queries.my_tasks(request.user)[:10])
+    labels = {value: str(label) for value, label in S.choices}
     persian = (get_language() or "").startswith("fa")
     context: dict[str, Any] = {
         "page": page,
-        "rows": [(o, queries.urgency(o)) for o in page.object_list],
-        "tasks": [(o, queries.urgency(o)) for o in tasks],
+        # State labels looked up once: get_state_display() translates every choice on each call.
+        "rows": [(o, queries.urgency(o), labels[o.state]) for o in page.object_list],
+        "tasks": [(o, queries.urgency(o), labels[o.state]) for o in tasks],
         "state_tiles": [(s, labels[s], counts.get(s, 0)) for s in queries.OPEN_STATES],
         "open_total": sum(counts.values()),
         "q": text,

@@ -80,3 +80,23 @@ def role_label(role: str | None) -> str:
     from requests_portal.roles import Role
 
     return str(Role(role).label) if role in Role.values else ""
+
+
+@register.filter
+def listing(values: Any) -> str:
+    """Items joined with the reader's comma (، in Persian)."""
+    return ("، " if _persian() else ", ").join(str(v) for v in values or [])
+
+
+@register.filter
+def evidence(piece: dict[str, Any]) -> str:
+    """One piece of match evidence in a line: which identifier matched which column of which row."""
+    if {"kind", "table", "column"} <= set(piece):
+        where = f"{piece.get('source', '')}.{piece['table']}.{piece['column']} #{piece.get('row', '')}"
+        text = f"{piece['kind']} → {where}"
+        if piece.get("stored_as"):
+            text += f" ({piece['stored_as']})"
+        if piece.get("ambiguous") == "yes":
+            text += " ⚠"
+        return text
+    return ", ".join(f"{k}: {v}" for k, v in piece.items())

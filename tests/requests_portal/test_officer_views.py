@@ -375,3 +375,19 @@ def test_progress_swaps_the_page_body_when_the_export_has_finished(
     assert done["HX-Retarget"] == "#order-body"
     assert "offer-release" in done.content.decode()
     assert ready.packages.get().package_id in done.content.decode()
+
+
+def test_the_queue_can_show_closed_orders_and_pages_through_open_ones(
+    officer_client: Any, officer: Any, approver: Any
+) -> None:
+    closed = make_order(S.CLOSED, officer=officer, approver=approver)
+    html = page_text(officer_client.get(reverse("officer:dashboard"), {"state": "closed"}))
+    assert closed.reference in html[html.index('id="queue"') :]
+    for _ in range(26):
+        make_order(S.RECEIVED, officer=officer)
+    first = page_text(officer_client.get(reverse("officer:dashboard"), HTTP_ACCEPT_LANGUAGE="en"))
+    assert "1 / 2" in first
+    second = page_text(
+        officer_client.get(reverse("officer:dashboard"), {"page": "2"}, HTTP_ACCEPT_LANGUAGE="en")
+    )
+    assert second.count("/officer/orders/DO-") >= 1

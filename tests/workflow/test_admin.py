@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.factories import make_order
+from tests.factories import make_order, sign_in_staff
 from workflow.models import AuditEvent, Authority, DisclosureOrder
 
 
@@ -10,7 +10,7 @@ from workflow.models import AuditEvent, Authority, DisclosureOrder
 def admin_client(client, administrator):
     administrator.is_staff = True
     administrator.save()
-    client.force_login(administrator)
+    sign_in_staff(client, administrator)
     return client
 
 
@@ -46,8 +46,17 @@ def test_orders_cannot_be_changed_or_deleted_in_the_admin(admin_client, officer)
     assert DisclosureOrder.objects.filter(pk=order.pk).exists()
 
 
+def test_a_password_alone_does_not_open_the_admin(client, administrator):
+    administrator.is_staff = True
+    administrator.save()
+    client.force_login(administrator)
+    response = client.get("/admin/workflow/authority/")
+    assert response.status_code == 302
+    assert "/admin/login/" in response["Location"]
+
+
 def test_an_officer_cannot_reach_the_admin(client, officer):
-    client.force_login(officer)
+    sign_in_staff(client, officer)
     response = client.get("/admin/workflow/authority/")
     assert response.status_code == 302
     assert "/admin/login/" in response["Location"]

@@ -202,3 +202,14 @@ def test_connecting_to_an_unreachable_postgresql_raises_source_unavailable():
         connect("postgres://nobody@127.0.0.1:1/none", source_name="shop"),
     ):
         pass
+
+
+def test_check_datamap_without_a_file_checks_every_configured_map(tmp_path, settings, capsys):
+    store = seed(tmp_path / "one", customers=5)
+    (tmp_path / "shop.yaml").write_text(MINIMAL.format(path=tmp_path / "shop.sqlite3"))
+    settings.STORE_DATAMAPS = [str(store.datamap_path), str(tmp_path / "shop.yaml")]
+    with pytest.raises(CommandError):
+        call_command("check_datamap")
+    captured = capsys.readouterr()
+    assert f"{store.datamap_path}: data map OK" in captured.out
+    assert "shop.yaml: “shop”" in captured.err or "shop.yaml: The store source “shop”" in captured.err

@@ -14,7 +14,7 @@ from workflow.choices import DataCategory
 from workflow.datamap import SourceUnavailable
 from workflow.errors import InvalidInput
 from workflow.extraction import ExtractionFailed, ScopeRequest, extract_scope, iter_rows
-from workflow.extraction.streams import COPY_BUFFER_BYTES
+from workflow.extraction.streams import COPY_BUFFER_BYTES, JSON_CHUNK_ROWS
 from workflow.store import HEAVY_CUSTOMER_ID
 
 HEAVY = f"store:{HEAVY_CUSTOMER_ID}"
@@ -188,19 +188,21 @@ def test_iter_rows_gives_the_rows_of_the_json_lines_file(store, tmp_path):
 # --- PostgreSQL: the COPY path -------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def pg_store(tmp_path_factory):
-    """A store database of its own beside the test database (created here, dropped after)."""
+@pytest.fixture
+def pg_store(db, tmp_path_factory):
+    """The store in a schema of its own inside the test database (search_path in the URL):
+    no database is created or dropped, and pytest-django's teardown removes it with the rest."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_database()")
+        (test_database,) = cursor.fetchone()
     base = urlparse(os.environ["DATABASE_URL"])
-    name = f"{base.path.lstrip('/') or 'datamap'}_store"
-    admin = base._replace(scheme="postgresql", path="/postgres").geturl()
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = base._replace(scheme="postgresql", path=f"/{name}").geturl()
-    yield seed(tmp_path_factory.mktemp("pg"), customers=30, heavy_rows=20_000, database_url=url)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    url = base._replace(scheme="postgresql", path=f"/{test_database}").geturl()
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("CREATE SCHEMA IF NOT EXISTS store")
+    store_url = url + "?options=-csearch_path%3Dstore"
+    return seed(tmp_path_factory.mktemp("pg"), customers=30, heavy_rows=20_000, database_url=store_url)
 
 
 @pytest.mark.postgres
@@ -213,9 +215,15 @@ def test_postgresql_extraction_streams_through_copy_with_the_same_guarantees(pg_
         assert hashlib.sha256(content).hexdigest() == f.sha256
         if f.fmt == "jsonl":
             assert [json.loads(line)["_table"] for line in content.splitlines()].__len__() == f.rows
-    # ~5 MB of JSON went through buffers of a quarter megabyte (plus at most one row).
+    # ~5.5 MB of JSON and ~3.8 MB of CSV went through buffers of a chunk of 1,000 rows at most.
+    json_size = next(f.size for f in manifest.files if f.relpath == "store-1/network_activity.jsonl")
+    assert json_size > 5_000_000
     assert manifest.stats.peak_rows_held == 0
-    assert manifest.stats.peak_bytes_buffered < COPY_BUFFER_BYTES + 4096
+    assert (
+        0
+        < manifest.stats.peak_bytes_buffered
+        <= max(COPY_BUFFER_BYTES + 4096, json_size * JSON_CHUNK_ROWS // 20_000 + 4096)
+    )
     rows = list(csv.DictReader((out / "store-1" / "review.csv").open(encoding="utf-8")))
     assert rows[0]["body"].startswith("'=HYPERLINK(")
     assert not any(cell and cell[0] in "=+-@\t\r" for r in rows for cell in r.values())
@@ -287,3 +295,62 @@ def test_mysql_store_is_matched_extracted_and_erased_through_the_same_map(tmp_pa
     rows = list(csv.DictReader((tmp_path / "out" / "store-1" / "review.csv").open(encoding="utf-8")))
     assert rows[0]["body"].startswith("'=HYPERLINK(")
     assert erase_category(HEAVY, "network_activity", datamap=store.datamap).rows == 1500
+
+
+@pytest.mark.postgres
+def test_postgresql_renders_awkward_text_exactly_in_json_and_safely_in_csv(pg_store, tmp_path):
+    awkward = 'tab\tquote" comma, back\\slash\nnew line \x01 ctrl'
+    formula = "\t=cmd|' /C calc'!A0"
+    with psycopg.connect(pg_store.database_url.replace("postgres://", "postgresql://", 1)) as conn:
+        conn.execute(
+            "INSERT INTO reviews (id, customer_id, product, rating, body, status, created_at) "
+            "VALUES (90001, 2, %s, 1, %s, 'published', '2025-05-05T10:00:00Z'), "
+            "(90002, 2, %s, 2, NULL, 'published', '2025-05-06T10:00:00Z')",
+            (awkward, formula, "-negative"),
+        )
+    try:
+        out = tmp_path / "out"
+        extract(
+            pg_store, out, ["review"], customer="store:2", dates=(dt.date(2025, 5, 1), dt.date(2025, 5, 31))
+        )
+        lines = [json.loads(x) for x in (out / "store-2" / "review.jsonl").read_text().splitlines()]
+        mine = [r for r in lines if r["_table"] == "reviews" and r["product"] in (awkward, "-negative")]
+        assert [(r["product"], r["body"], r["rating"]) for r in mine] == [
+            (awkward, formula, 1),
+            ("-negative", None, 2),
+        ]
+        rows = [
+            r for r in csv.DictReader((out / "store-2" / "review.csv").open(encoding="utf-8", newline=""))
+        ]
+        mine_csv = [r for r in rows if r["product"] in (awkward, "'-negative")]
+        assert [(r["product"], r["body"], r["rating"]) for r in mine_csv] == [
+            (awkward, "'" + formula, "1"),
+            ("'-negative", "", "2"),
+        ]
+    finally:
+        with psycopg.connect(pg_store.database_url.replace("postgres://", "postgresql://", 1)) as conn:
+            conn.execute("DELETE FROM reviews WHERE id IN (90001, 90002)")
+
+
+def test_awkward_text_is_exact_in_json_and_safe_in_csv_on_the_portable_path(tmp_path):
+    store = seed(tmp_path / "store", customers=6)
+    awkward = 'tab\tquote" comma, back\\slash\nnew line \x01 ctrl'
+    conn = _sqlite(store)
+    conn.execute(
+        "INSERT INTO reviews (id, customer_id, product, rating, body, status, created_at) "
+        "VALUES (90001, 2, ?, 1, ?, 'published', '2025-05-05 10:00:00')",
+        (awkward, "\t=cmd|' /C calc'!A0"),
+    )
+    conn.commit()
+    conn.close()
+    out = tmp_path / "out"
+    extract(store, out, ["review"], customer="store:2", dates=(dt.date(2025, 5, 1), dt.date(2025, 5, 31)))
+    rows = [json.loads(x) for x in (out / "store-2" / "review.jsonl").read_text().splitlines()]
+    [line] = [r for r in rows if r.get("product") == awkward]
+    assert (line["product"], line["body"]) == (awkward, "\t=cmd|' /C calc'!A0")
+    [row] = [
+        r
+        for r in csv.DictReader((out / "store-2" / "review.csv").open(encoding="utf-8", newline=""))
+        if r["product"] == awkward
+    ]
+    assert row["body"] == "'\t=cmd|' /C calc'!A0"

@@ -4,12 +4,13 @@ import datetime as dt
 from typing import Any
 
 import pytest
+from celery.exceptions import SoftTimeLimitExceeded
 from django.core.files.storage import default_storage
 from django.utils import timezone
 
 from requests_portal.celery import app
 from tests.factories import make_order
-from tests.workflow.package_fixtures import approve_and_build, built_order, eager_pipeline  # noqa: F401
+from tests.workflow.package_fixtures import approve_and_build
 from workflow.models import DisclosureOrder, DisclosureState, Package, PackageState
 from workflow.package import build as pipeline
 from workflow.package.render import RenderError
@@ -61,7 +62,7 @@ def test_a_job_of_an_older_scope_revision_does_nothing(built_order: DisclosureOr
 def test_a_live_claim_makes_a_second_attempt_back_off(
     eager_pipeline: None,
     officer: Any,
-    approver: Any,  # noqa: F811
+    approver: Any,
 ) -> None:
     order = make_order(S.EXPORTING, officer=officer, approver=approver)
     assert pipeline.claim(order.pk, order.scope_revision, "first") is not None
@@ -72,7 +73,7 @@ def test_a_live_claim_makes_a_second_attempt_back_off(
 def test_a_lapsed_claim_of_a_dead_worker_is_taken_over(
     eager_pipeline: None,
     officer: Any,
-    approver: Any,  # noqa: F811
+    approver: Any,
 ) -> None:
     order = make_order(S.EXPORTING, officer=officer, approver=approver)
     dead = pipeline.claim(order.pk, order.scope_revision, "dead")
@@ -93,7 +94,7 @@ def test_a_lapsed_claim_of_a_dead_worker_is_taken_over(
 def test_progress_is_reported_for_the_portal(
     eager_pipeline: None,
     officer: Any,
-    approver: Any,  # noqa: F811
+    approver: Any,
 ) -> None:
     order = make_order(S.EXPORTING, officer=officer, approver=approver)
     assert pipeline.build_progress(order)["percent"] == 0
@@ -114,7 +115,7 @@ def test_a_scope_matching_nothing_gives_a_no_data_found_package(
     eager_pipeline: None,
     officer: Any,
     approver: Any,
-    django_capture_on_commit_callbacks: Any,  # noqa: F811
+    django_capture_on_commit_callbacks: Any,
 ) -> None:
     order = make_order(S.SCOPING, officer=officer)
     lines = [svc.ScopeLine("store:0", ["identity"], order.requested_from, order.requested_to, [])]
@@ -140,7 +141,7 @@ def _fails_with(order: DisclosureOrder) -> str:
 
 
 def test_a_failing_source_ends_in_export_failed_with_the_reason_after_bounded_retries(
-    eager_pipeline: None,  # noqa: F811
+    eager_pipeline: None,
     officer: Any,
     approver: Any,
     django_capture_on_commit_callbacks: Any,
@@ -160,7 +161,7 @@ def test_a_failing_source_ends_in_export_failed_with_the_reason_after_bounded_re
 
 
 def test_a_render_error_ends_in_export_failed_at_once(
-    eager_pipeline: None,  # noqa: F811
+    eager_pipeline: None,
     officer: Any,
     approver: Any,
     django_capture_on_commit_callbacks: Any,
@@ -175,7 +176,7 @@ def test_a_render_error_ends_in_export_failed_at_once(
 
 
 def test_an_unreadable_signing_key_ends_in_export_failed(
-    eager_pipeline: None,  # noqa: F811
+    eager_pipeline: None,
     officer: Any,
     approver: Any,
     django_capture_on_commit_callbacks: Any,
@@ -185,11 +186,12 @@ def test_an_unreadable_signing_key_ends_in_export_failed(
     settings.SIGNING_KEY_PATH = tmp_path / "missing.pem"
     order = approve_and_build(officer, approver, django_capture_on_commit_callbacks)
     reason = _fails_with(order)
-    assert "signing key" in reason and "cannot be read" in reason
+    assert "signing key" in reason
+    assert "cannot be read" in reason
 
 
 def test_a_retried_export_builds_the_package_after_a_failure(
-    eager_pipeline: None,  # noqa: F811
+    eager_pipeline: None,
     officer: Any,
     approver: Any,
     django_capture_on_commit_callbacks: Any,
@@ -204,3 +206,18 @@ def test_a_retried_export_builds_the_package_after_a_failure(
         svc.retry_export(DisclosureOrder.objects.get(pk=order.pk), actor=officer)
     assert DisclosureOrder.objects.get(pk=order.pk).state == S.PACKAGE_READY
     assert Package.objects.filter(order=order).count() == 1
+
+
+def test_a_build_past_its_time_limit_ends_in_export_failed_saying_so(
+    eager_pipeline: None,
+    officer: Any,
+    approver: Any,
+    django_capture_on_commit_callbacks: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def too_long(attempt: Any) -> str:
+        raise SoftTimeLimitExceeded()
+
+    monkeypatch.setattr(pipeline, "build", too_long)
+    order = approve_and_build(officer, approver, django_capture_on_commit_callbacks)
+    assert "took longer than" in _fails_with(order)

@@ -12,7 +12,6 @@ import pytest
 from django.core.files.storage import default_storage
 from django.core.management import call_command
 
-from tests.workflow.package_fixtures import built_order, eager_pipeline, released_pdf  # noqa: F401
 from workflow.keys import SigningPaths, ensure_demo_signing_material
 from workflow.models import AuditEvent, DisclosureOrder, DisclosureState, Package
 from workflow.package.seal import download_package

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote, urlparse
 
@@ -66,6 +66,8 @@ def sqlite_path(url: str) -> str:
 class StoreConnection:
     dialect: Dialect
     raw: Any  # the DB-API connection
+    # Facts about the schema learnt on this connection (column types), reused while it is open.
+    schema_cache: dict[Any, Any] = field(default_factory=dict)
 
     def cursor(self) -> Any:
         return self.raw.cursor()

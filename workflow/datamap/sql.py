@@ -69,9 +69,11 @@ def rows_query(
     date_from: dt.date | None = None,
     date_to: dt.date | None = None,
     select: list[str] | None = None,
+    chunk_rows: int | None = None,
 ) -> Query:
     """``SELECT`` the given columns of ``table`` for one customer, in primary-key order. ``select``
-    replaces the column list with ready-made expressions (PostgreSQL's JSON/CSV paths)."""
+    replaces the column list with ready-made expressions (PostgreSQL's JSON/CSV paths);
+    ``chunk_rows`` groups by runs of integer keys (the expressions must then aggregate)."""
     q = dialect.quote
     frm, customer_column, dated = from_clause(source, table, dialect)
     expressions = select if select is not None else [f"t0.{q(c)}" for c in columns]
@@ -82,5 +84,10 @@ def rows_query(
         start, end = day_bounds(dialect, date_from, date_to)
         sql += f" AND {dated} >= {dialect.placeholder} AND {dated} < {dialect.placeholder}"
         params += [start, end]
-    sql += f" ORDER BY t0.{q(table.primary_key)}"
+    if chunk_rows:
+        # Aggregating selects: one result row per run of ``chunk_rows`` keys, in key order.
+        chunk = f"t0.{q(table.primary_key)} / {int(chunk_rows)}"
+        sql += f" GROUP BY {chunk} ORDER BY {chunk}"
+    else:
+        sql += f" ORDER BY t0.{q(table.primary_key)}"
     return Query(sql, tuple(params))

@@ -222,10 +222,12 @@ def extract_scope(
     datamap: DataMap | None = None,
     fetch_size: int = DEFAULT_FETCH_SIZE,
     use_copy: bool = True,
+    parallel: bool = True,
 ) -> Manifest:
     """Extract every request into ``out_dir`` (created; must not hold anything yet) and return
     the manifest, also written there as manifest.json. ``use_copy=False`` forces the portable
-    cursor path on PostgreSQL too."""
+    cursor path on PostgreSQL too; ``parallel=False`` renders the CSV after the JSON on one
+    connection instead of beside it on a second."""
     datamap = datamap or configured_datamap()
     _check_requests(requests, datamap, third_party_justification)
     out_dir = Path(out_dir)
@@ -245,7 +247,7 @@ def extract_scope(
                         connect(source.database_url, source_name=source.name, display_url=source.display_url)
                     )
                     lane_conn = None
-                    if use_copy and conn.dialect is POSTGRESQL:
+                    if use_copy and parallel and conn.dialect is POSTGRESQL:
                         # The CSV is rendered by a second server process on the same snapshot,
                         # while the first renders the JSON: both files in the time of one.
                         lane_conn = stack.enter_context(

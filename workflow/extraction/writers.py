@@ -27,6 +27,14 @@ def neutralise_cell(value: Any) -> Any:
     return value
 
 
+_NUMBERS = (int, float, bool, decimal.Decimal)
+
+
+def csv_text(value: Any) -> Any:
+    """A value that is neither text nor a number, as the CSV shows it (neutralised if it is text)."""
+    return neutralise_cell(json_safe(value))
+
+
 def json_safe(value: Any) -> Any:
     """The value as JSON can carry it: instants and days in ISO 8601, decimals as strings."""
     if value is None or isinstance(value, bool | int | float | str):
@@ -81,8 +89,23 @@ class CsvOut:
         self._writer.writerow(self.header)
         self.flush()
 
-    def write_row(self, row: Sequence[Any]) -> None:
-        self._writer.writerow([neutralise_cell(v) for v in row])
+    def write_rows(self, rows: Sequence[Sequence[Any]]) -> None:
+        """Write a batch and flush it. Text cells are neutralised; numbers are left as numbers
+        (a leading "-" there is a sign); other values become their JSON-safe text first."""
+        self._writer.writerows(
+            [
+                [
+                    v
+                    if v is None or v.__class__ in _NUMBERS
+                    else ("'" + v if v.startswith(FORMULA_STARTS) else v)
+                    if v.__class__ is str
+                    else csv_text(v)
+                    for v in row
+                ]
+                for row in rows
+            ]
+        )
+        self.flush()
 
     def flush(self) -> None:
         text = self._buffer.getvalue()
@@ -92,5 +115,5 @@ class CsvOut:
             self._buffer.truncate()
 
 
-def json_line(row: dict[str, Any]) -> str:
-    return json.dumps(row, ensure_ascii=False) + "\n"
+# One encoder for every row: json.dumps with options builds a new encoder per call.
+encode_json = json.JSONEncoder(ensure_ascii=False, default=json_safe).encode

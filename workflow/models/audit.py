@@ -82,7 +82,9 @@ class Checkpoint(models.Model):
     heads_root = models.CharField(_("root over stream heads"), max_length=64)
     streams = models.PositiveIntegerField(_("streams"))
     ranges = models.JSONField(default=list)  # [[stream, first_seq, last_seq, last_hash], …] in leaf order
-    frontier = models.JSONField(default=list)  # the complete subtrees' roots: the next one costs only new events
+    frontier = models.JSONField(
+        default=list
+    )  # the complete subtrees' roots: the next one costs only new events
     statement = models.TextField()
     signature = models.TextField()
     certificate = models.TextField()  # the signer's, as PEM: certificates are rotated, statements stay

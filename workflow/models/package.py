@@ -37,9 +37,15 @@ class PackageStage(models.TextChoices):
 class Package(models.Model):
     order = models.ForeignKey(DisclosureOrder, on_delete=models.PROTECT, related_name="packages")
     scope_revision = models.PositiveIntegerField()
-    package_id = models.CharField(_("package id"), max_length=24, unique=True, default=new_package_id, editable=False)
-    state = models.CharField(_("state"), max_length=10, choices=PackageState.choices, default=PackageState.BUILDING)
-    stage = models.CharField(_("stage"), max_length=12, choices=PackageStage.choices, default=PackageStage.QUEUED)
+    package_id = models.CharField(
+        _("package id"), max_length=24, unique=True, default=new_package_id, editable=False
+    )
+    state = models.CharField(
+        _("state"), max_length=10, choices=PackageState.choices, default=PackageState.BUILDING
+    )
+    stage = models.CharField(
+        _("stage"), max_length=12, choices=PackageStage.choices, default=PackageStage.QUEUED
+    )
     percent = models.PositiveSmallIntegerField(_("progress (%)"), default=0)
 
     # The claim: who builds it now, refreshed as the build progresses (a lease, not a lock, so
@@ -53,7 +59,9 @@ class Package(models.Model):
     sha256 = models.CharField(_("SHA-256 of the built PDF"), max_length=64, blank=True, editable=False)
     size = models.PositiveBigIntegerField(default=0, editable=False)
     signed_file = models.CharField(max_length=200, blank=True, editable=False)
-    signed_sha256 = models.CharField(_("SHA-256 of the signed PDF"), max_length=64, blank=True, editable=False)
+    signed_sha256 = models.CharField(
+        _("SHA-256 of the signed PDF"), max_length=64, blank=True, editable=False
+    )
     signed_at = models.DateTimeField(null=True, editable=False)
     manifest_sha256 = models.CharField(max_length=64, blank=True, editable=False)
     row_count = models.PositiveBigIntegerField(default=0, editable=False)
@@ -67,7 +75,9 @@ class Package(models.Model):
         verbose_name = _("disclosure package")
         ordering = ["-created_at"]
         constraints = [
-            models.UniqueConstraint(fields=["order", "scope_revision"], name="one_package_per_scope_revision"),
+            models.UniqueConstraint(
+                fields=["order", "scope_revision"], name="one_package_per_scope_revision"
+            ),
             models.CheckConstraint(
                 condition=~models.Q(state="ready") | (~models.Q(file="") & ~models.Q(sha256="")),
                 name="ready_package_has_its_file",

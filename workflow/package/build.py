@@ -32,6 +32,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
+from workflow.errors import DomainError
 from workflow.keys import SigningMaterialError
 from workflow.models import DisclosureOrder, DisclosureState, Package, PackageStage, PackageState
 from workflow.services import disclosure as disclosure_services
@@ -78,13 +79,20 @@ def claim(order_id: int, revision: int, token: str) -> Attempt | None:
         order = DisclosureOrder.objects.select_for_update().filter(pk=order_id).first()
         if order is None or order.state != S.EXPORTING or order.scope_revision != revision:
             return None
-        package, _created = Package.objects.select_for_update().get_or_create(order=order, scope_revision=revision)
+        package, _created = Package.objects.select_for_update().get_or_create(
+            order=order, scope_revision=revision
+        )
         if package.state == PackageState.READY:
             return None
         now = timezone.now()
         if package.state == PackageState.FAILED:
             # The order is exporting again: an officer retried the failed export.
-            package.state, package.error, package.attempts, package.claimed_by = PackageState.BUILDING, "", 0, ""
+            package.state, package.error, package.attempts, package.claimed_by = (
+                PackageState.BUILDING,
+                "",
+                0,
+                "",
+            )
         if package.claimed_by and package.claimed_at and now - package.claimed_at < _lease():
             raise ClaimBusy(package.package_id)
         package.claimed_by, package.claimed_at = token, now
@@ -105,7 +113,9 @@ def report_progress(attempt: Attempt, stage: str, percent: int) -> None:
 
 def release_claim(attempt: Attempt) -> None:
     """Let a retry take over at once (a failure this attempt survived)."""
-    Package.objects.filter(pk=attempt.package_pk, claimed_by=attempt.token).update(claimed_by="", claimed_at=None)
+    Package.objects.filter(pk=attempt.package_pk, claimed_by=attempt.token).update(
+        claimed_by="", claimed_at=None
+    )
 
 
 def package_dir(package: Package) -> str:
@@ -123,7 +133,9 @@ def _delete_files(directory: str, keep: str = "") -> None:
             default_storage.delete(path)
 
 
-def run_extraction(order: DisclosureOrder, out_dir: Path, progress: Callable[[int], None]) -> ExtractionManifest:
+def run_extraction(
+    order: DisclosureOrder, out_dir: Path, progress: Callable[[int], None]
+) -> ExtractionManifest:
     extractor = import_string(settings.PACKAGE_EXTRACTOR)
     manifest: ExtractionManifest = extractor(order, out_dir=out_dir, progress=progress)
     return manifest
@@ -142,7 +154,7 @@ def extract_with_datamap(
     if not requests:
         return empty_manifest()
     progress_hook: Any = (lambda done, total: progress(int(100 * done / max(total, 1)))) if progress else None
-    return extract_scope(  # type: ignore[no-any-return]
+    return extract_scope(
         requests,
         out_dir=out_dir,
         third_party_justification=order.third_party_justification,
@@ -163,18 +175,23 @@ def build(attempt: Attempt) -> str:
         with tempfile.TemporaryDirectory(dir=tmp_root, prefix="package-") as work:
             out_dir = Path(work)
             manifest = run_extraction(
-                order, out_dir, lambda pct: report_progress(attempt, PackageStage.EXTRACTING, 5 + pct * 25 // 100)
+                order,
+                out_dir,
+                lambda pct: report_progress(attempt, PackageStage.EXTRACTING, 5 + pct * 25 // 100),
             )
             report_progress(attempt, PackageStage.RENDERING, 30)
             manifest_path = write_manifest_json(order, package, manifest, out_dir)
             manifest_sha256 = hashlib.sha256(manifest_path.read_bytes()).hexdigest()
             document = package_document(order, package, manifest, out_dir, manifest_path)
             pdf = render_package(
-                document, progress=lambda pct: report_progress(attempt, PackageStage.RENDERING, 30 + pct * 60 // 100)
+                document,
+                progress=lambda pct: report_progress(attempt, PackageStage.RENDERING, 30 + pct * 60 // 100),
             )
         report_progress(attempt, PackageStage.STORING, 92)
         sha256 = hashlib.sha256(pdf).hexdigest()
-        stored = write_sealed(default_storage, f"{package_dir(package)}/{attempt.token.split(':')[-1]}.pdf", pdf)
+        stored = write_sealed(
+            default_storage, f"{package_dir(package)}/{attempt.token.split(':')[-1]}.pdf", pdf
+        )
         with transaction.atomic():
             locked = Package.objects.select_for_update().get(pk=package.pk)
             if locked.claimed_by != attempt.token:
@@ -186,7 +203,9 @@ def build(attempt: Attempt) -> str:
             locked.no_data = locked.row_count == 0
             locked.claimed_by, locked.finished_at = "", timezone.now()
             locked.save()
-            disclosure_services.mark_export_succeeded(order, package_id=locked.package_id, package_sha256=sha256)
+            disclosure_services.mark_export_succeeded(
+                order, package_id=locked.package_id, package_sha256=sha256
+            )
         # A killed earlier attempt may have left its file: only this one belongs to the package.
         _delete_files(package_dir(package), keep=stored)
         return package.package_id
@@ -214,7 +233,13 @@ def permanent_reason(err: BaseException) -> str | None:
 
 
 def describe(err: BaseException) -> str:
-    return _("The export failed: %(kind)s: %(reason)s") % {"kind": type(err).__name__, "reason": str(err)[:300]}
+    """The officer-facing reason of a failure that outlived its retries."""
+    if isinstance(err, DomainError):  # e.g. the extraction's "the store source … failed"
+        return str(err.message)
+    return _("The export failed: %(kind)s: %(reason)s") % {
+        "kind": type(err).__name__,
+        "reason": str(err)[:300],
+    }
 
 
 def fail(order_id: int, revision: int, reason: str, token: str | None = None) -> bool:
@@ -247,7 +272,12 @@ def build_progress(order: DisclosureOrder) -> dict[str, Any]:
     """What the portal polls while an order is exporting."""
     package = order.packages.filter(scope_revision=order.scope_revision).first()
     if package is None:
-        return {"state": "queued", "stage": PackageStage.QUEUED, "stage_label": str(PackageStage.QUEUED.label), "percent": 0}
+        return {
+            "state": "queued",
+            "stage": PackageStage.QUEUED,
+            "stage_label": str(PackageStage.QUEUED.label),
+            "percent": 0,
+        }
     return {
         "state": package.state,
         "stage": package.stage,
@@ -256,3 +286,20 @@ def build_progress(order: DisclosureOrder) -> dict[str, Any]:
         "package_id": package.package_id if package.state == PackageState.READY else "",
         "error": package.error,
     }
+
+
+def build_now(order: DisclosureOrder) -> DisclosureOrder:
+    """Run the export of an approved scope in this process, exactly as a worker runs it (the
+    same claim, so a queued duplicate finds the package ready). For the demo and for tools
+    that must not wait for a worker."""
+    token = attempt_token("inline")
+    attempt = claim(order.pk, order.scope_revision, token)
+    if attempt is not None:
+        try:
+            build(attempt)
+        except ClaimLost:
+            pass
+        except Exception as err:  # every failure ends in export_failed, with its reason
+            logger.exception("package build of order %s failed", order.pk)
+            fail(order.pk, order.scope_revision, permanent_reason(err) or describe(err), token)
+    return DisclosureOrder.objects.get(pk=order.pk)

@@ -20,24 +20,35 @@ from .document import AttachedFile, CustodyEvent, ManifestEntry, PackageDocument
 from .verify import MANIFEST_NAME
 
 
-
 class ExtractedFileLike(Protocol):
-    customer_key: str
-    category: str
-    fmt: str
-    relpath: str
-    rows: int
-    sha256: str
-    size: int
+    """One extracted file, as ``workflow.extraction.ExtractedFile`` describes it."""
+
+    @property
+    def customer_key(self) -> str: ...
+    @property
+    def category(self) -> str: ...
+    @property
+    def fmt(self) -> str: ...
+    @property
+    def relpath(self) -> str: ...
+    @property
+    def rows(self) -> int: ...
+    @property
+    def sha256(self) -> str: ...
+    @property
+    def size(self) -> int: ...
 
 
 class ExtractionManifest(Protocol):
-    files: Sequence[ExtractedFileLike]
+    """What the build needs of ``workflow.extraction.Manifest`` (any extractor may provide it)."""
+
+    @property
+    def files(self) -> Sequence[ExtractedFileLike]: ...
 
 
 @dataclass
 class _EmptyManifest:
-    files: list[Any] = field(default_factory=list)
+    files: list[ExtractedFileLike] = field(default_factory=list)
 
 
 def empty_manifest() -> ExtractionManifest:
@@ -46,11 +57,14 @@ def empty_manifest() -> ExtractionManifest:
 
 def manifest_entries(manifest: ExtractionManifest) -> list[ManifestEntry]:
     return [
-        ManifestEntry(f.relpath, f.customer_key, f.category, f.fmt, f.rows, f.sha256, f.size) for f in manifest.files
+        ManifestEntry(f.relpath, f.customer_key, f.category, f.fmt, f.rows, f.sha256, f.size)
+        for f in manifest.files
     ]
 
 
-def write_manifest_json(order: DisclosureOrder, package: Package, manifest: ExtractionManifest, out_dir: Path) -> Path:
+def write_manifest_json(
+    order: DisclosureOrder, package: Package, manifest: ExtractionManifest, out_dir: Path
+) -> Path:
     """manifest.json: the machine-readable list of attachments the verifier checks."""
     body = {
         "package_id": package.package_id,
@@ -165,7 +179,9 @@ def package_document(
 ) -> PackageDocument:
     language = order.language
     entries = manifest_entries(manifest)
-    attachments = [AttachedFile(e.name, out_dir / e.name, f"{e.customer_key} {e.category} ({e.fmt})") for e in entries]
+    attachments = [
+        AttachedFile(e.name, out_dir / e.name, f"{e.customer_key} {e.category} ({e.fmt})") for e in entries
+    ]
     attachments.append(AttachedFile(MANIFEST_NAME, manifest_path, "manifest"))
     return PackageDocument(
         language=language,

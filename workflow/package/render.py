@@ -13,11 +13,13 @@ memory WeasyPrint takes is returned to the system when the package is done, what
 runs the build. The parts are merged with pikepdf.
 """
 
+import contextlib
 import datetime as dt
 import io
 import logging
 import multiprocessing
-from collections.abc import Callable, Iterable, Sequence
+import re
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,16 +28,18 @@ from typing import Any
 import pikepdf
 from django.conf import settings
 from django.template.loader import render_to_string
+from django.utils import translation
 
 from workflow.calendar import jalali, persian_digits
 
-from .document import PackageDocument, PrintedTable
+from .document import AttachedFile, PackageDocument, PrintedTable
 from .wording import WORDING, category_label, instrument_label
 
 PDF_VARIANT = "pdf/a-3b"
 # WeasyPrint logs every layout step at INFO: one line per page of a thousand-page package.
 logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
 STAMP_PAGES_PER_JOB = 400
+MIN_CHUNK_ROWS = 200
 ProgressCallback = Callable[[int], None]
 
 
@@ -66,11 +70,21 @@ def date_text(day: dt.date, language: str) -> str:
 # Isolates: an identifier stays left-to-right, and each table cell takes the direction of its
 # own first letter, inside right-to-left text. WeasyPrint ignores the CSS unicode-bidi
 # property (and <bdi>'s isolation in plain text such as margin boxes); Pango honours these.
-FSI, LRI, PDI = "\u2068", "\u2066", "\u2069"
+LRI, PDI = "\u2066", "\u2069"
 
 
 def ltr(text: str) -> str:
     return f"{LRI}{text}{PDI}"
+
+
+_RTL_LETTERS = re.compile("[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufefc]")
+
+
+def cell_with_direction(text: str) -> tuple[str, str]:
+    """A table cell and its base direction: right-to-left only when it holds Hebrew or Arabic
+    script letters, so that an address reads right to left and an e-mail, an IP, a user agent
+    or a date keeps its order, including across wrapped lines."""
+    return text, ("rtl" if _RTL_LETTERS.search(text) else "ltr")
 
 
 def css_string(text: str) -> str:
@@ -97,6 +111,7 @@ def _common(doc: PackageDocument) -> dict[str, Any]:
         "dir": "rtl" if doc.language == "fa" else "ltr",
         "font_dir": font_dir().as_uri(),
         "confidential_css": css_string(confidentiality_line(doc)),
+        "list_separator": "، " if doc.language == "fa" else ", ",
     }
 
 
@@ -161,7 +176,7 @@ class _TableSlice:
     heading: str
     note: str
     columns: list[str]
-    rows: list[list[str]]
+    rows: list[list[tuple[str, str]]]
 
 
 def _table_note(table: PrintedTable, language: str) -> str:
@@ -185,7 +200,7 @@ def table_chunks(doc: PackageDocument, chunk_rows: int) -> list[list[_TableSlice
         start = 0
         rows = table.rows or []
         while True:
-            take = [[f"{FSI}{cell}{PDI}" for cell in row] for row in rows[start : start + room]]
+            take = [[cell_with_direction(cell) for cell in row] for row in rows[start : start + room]]
             current.append(_TableSlice(heading, note if start == 0 else "", table.columns, take))
             start += len(take)
             room -= max(len(take), 1)
@@ -208,31 +223,69 @@ def chunk_html(doc: PackageDocument, slices: Sequence[_TableSlice], *, first: bo
 
 def stamp_html(doc: PackageDocument, pages: Iterable[int], total: int) -> str:
     w = WORDING[doc.language]
-    labels = [w["page"].format(page=number(p, doc.language), pages=number(total, doc.language)) for p in pages]
+    labels = [
+        w["page"].format(page=number(p, doc.language), pages=number(total, doc.language)) for p in pages
+    ]
     return render_to_string("package/stamp.html", {**_common(doc), "labels": labels})
 
 
 # --- WeasyPrint, in child processes ---------------------------------------------------------
 
 
-def write_pdf(html: str, attachments: Sequence[tuple[str, str, str]] = ()) -> bytes:
-    """One WeasyPrint call. ``attachments`` are (path, name, description). Runs in a child."""
+def write_pdf(html: str) -> bytes:
+    """One WeasyPrint call, PDF/A-3b. Runs in a render child."""
     import weasyprint  # imported by the parent before the fork (render_package): free here
-    files = [
-        weasyprint.Attachment(filename=path, name=name, description=description, relationship="Data")
-        for path, name, description in attachments
-    ]
-    result = weasyprint.HTML(string=html, base_url=str(font_dir())).write_pdf(
-        pdf_variant=PDF_VARIANT, attachments=files, uncompressed_pdf=False
-    )
+
+    result = weasyprint.HTML(string=html, base_url=str(font_dir())).write_pdf(pdf_variant=PDF_VARIANT)
     assert result is not None
     return bytes(result)
 
 
-def render_pool(processes: int) -> ProcessPoolExecutor:
-    # fork: the children inherit Django's loaded settings and templates without re-importing;
-    # a pool per package means its memory goes back to the system when the package is done.
-    return ProcessPoolExecutor(max_workers=processes, mp_context=multiprocessing.get_context("fork"))
+_MIME = {".jsonl": "application/jsonl", ".json": "application/json", ".csv": "text/csv"}
+
+
+def attach(package: pikepdf.Pdf, attachments: Sequence[AttachedFile]) -> None:
+    """Embed every file as a PDF/A-3 associated file (relationship Data, listed in /AF).
+
+    Done here with qpdf rather than by WeasyPrint: WeasyPrint hashes and compresses embedded
+    files in Python, which for a 100,000-row customer costs more than rendering the document.
+    """
+    now = dt.datetime.now(dt.UTC)
+    associated = package.Root.get("/AF") or pikepdf.Array()
+    for item in attachments:
+        spec = pikepdf.AttachedFileSpec(
+            package,
+            item.path.read_bytes(),
+            description=item.description,
+            filename=item.name,
+            mime_type=_MIME.get(item.path.suffix, "application/octet-stream"),
+            creation_date=now.strftime("D:%Y%m%d%H%M%SZ"),
+            mod_date=now.strftime("D:%Y%m%d%H%M%SZ"),
+        )
+        spec.obj.AFRelationship = pikepdf.Name.Data
+        package.attachments[item.name] = spec
+        associated.append(spec.obj)
+    package.Root.AF = package.make_indirect(associated) if not associated.is_indirect else associated
+
+
+@contextlib.contextmanager
+def render_pool(processes: int) -> Iterator[ProcessPoolExecutor]:
+    """A pool of render processes for one package: its memory goes back to the system when the
+    package is done. fork: the children inherit Django's settings, templates and WeasyPrint
+    already loaded."""
+    process = multiprocessing.current_process()
+    # A Celery prefork child is marked daemonic, and multiprocessing refuses children to a
+    # daemon; the pool is shut down (its children joined) before this block ends, which is
+    # what the rule protects, so the mark is lifted for the pool's lifetime only.
+    daemonic = process._config.get("daemon", False)  # type: ignore[attr-defined]
+    process._config["daemon"] = False  # type: ignore[attr-defined]
+    try:
+        with ProcessPoolExecutor(
+            max_workers=processes, mp_context=multiprocessing.get_context("fork")
+        ) as pool:
+            yield pool
+    finally:
+        process._config["daemon"] = daemonic  # type: ignore[attr-defined]
 
 
 def _collect(futures: Sequence[Future[bytes]], what: str) -> list[bytes]:
@@ -240,27 +293,30 @@ def _collect(futures: Sequence[Future[bytes]], what: str) -> list[bytes]:
     for index, future in enumerate(futures):
         try:
             out.append(future.result())
-        except Exception as err:  # noqa: BLE001 — any failure of the child names the part
+        except Exception as err:
             raise RenderError(f"rendering {what} {index + 1} failed: {type(err).__name__}: {err}") from err
     return out
 
 
-def merge(parts: Sequence[bytes], stamps: Sequence[bytes]) -> bytes:
-    """Append every part's pages to the first (whose catalog — XMP, output intent, embedded
-    files — the package keeps) and overlay page i of the stamps on page i."""
+def merge(parts: Sequence[bytes], stamps: Sequence[bytes], attachments: Sequence[AttachedFile] = ()) -> bytes:
+    """Append every part's pages to the first (whose catalog — XMP metadata, output intent —
+    the package keeps), overlay page i of the stamps on page i, and embed the attachments."""
     with pikepdf.open(io.BytesIO(parts[0])) as package:
         opened = [pikepdf.open(io.BytesIO(part)) for part in parts[1:]]
         try:
             for other in opened:
                 package.pages.extend(other.pages)
-            stamp_pages = []
+            stamp_pages: list[pikepdf.Page] = []
             stamp_pdfs = [pikepdf.open(io.BytesIO(s)) for s in stamps]
             for stamp in stamp_pdfs:
                 stamp_pages.extend(stamp.pages)
             if len(stamp_pages) != len(package.pages):
-                raise RenderError(f"page stamps ({len(stamp_pages)}) do not match pages ({len(package.pages)})")
+                raise RenderError(
+                    f"page stamps ({len(stamp_pages)}) do not match pages ({len(package.pages)})"
+                )
             for page, stamp_page in zip(package.pages, stamp_pages, strict=True):
-                page.add_overlay(stamp_page)
+                page.add_overlay(stamp_page, pikepdf.Rectangle(*(float(v) for v in page.mediabox)))
+            attach(package, attachments)
             out = io.BytesIO()
             package.save(out, deterministic_id=True)
             for stamp in stamp_pdfs:
@@ -283,28 +339,44 @@ def render_package(
     processes: int | None = None,
     progress: ProgressCallback | None = None,
 ) -> bytes:
-    """The package's PDF/A-3b bytes (unsigned: it is sealed at release)."""
+    """The package's PDF/A-3b bytes (unsigned: it is sealed at release), in the order's
+    language whatever the language of the request or worker that builds it."""
+    with translation.override(doc.language):
+        return _render_package(doc, chunk_rows=chunk_rows, processes=processes, progress=progress)
+
+
+def _render_package(
+    doc: PackageDocument,
+    *,
+    chunk_rows: int | None = None,
+    processes: int | None = None,
+    progress: ProgressCallback | None = None,
+) -> bytes:
     chunk_rows = chunk_rows or settings.PACKAGE_CHUNK_ROWS
     processes = processes or settings.PACKAGE_RENDER_PROCESSES
     import weasyprint  # noqa: F401 — loaded once in the parent, so forked children share it
 
-    attachments = [(str(a.path), a.name, a.description) for a in doc.attachments]
+    printed = sum(len(table.rows) for table in doc.tables)
+    # At most chunk_rows per chunk, and at least one chunk per process when there is enough to
+    # print, so that every process has work; small chunks cost more than they save.
+    chunk_rows = max(min(chunk_rows, -(-printed // processes)), MIN_CHUNK_ROWS)
     chunks = table_chunks(doc, chunk_rows) if doc.tables else []
     with render_pool(processes) as pool:
-        futures = [pool.submit(write_pdf, front_html(doc), attachments)]
+        futures = [pool.submit(write_pdf, front_html(doc))]
         futures += [
-            pool.submit(write_pdf, chunk_html(doc, slices, first=index == 0)) for index, slices in enumerate(chunks)
+            pool.submit(write_pdf, chunk_html(doc, slices, first=index == 0))
+            for index, slices in enumerate(chunks)
         ]
         parts = _collect(futures, "part")
         if progress:
             progress(80)
         total = sum(pool.map(page_count, parts))
-        starts = range(1, total + 1, STAMP_PAGES_PER_JOB)
+        per_job = max(min(STAMP_PAGES_PER_JOB, -(-total // processes)), 1)
         stamp_futures = [
-            pool.submit(write_pdf, stamp_html(doc, range(s, min(s + STAMP_PAGES_PER_JOB, total + 1)), total))
-            for s in starts
+            pool.submit(write_pdf, stamp_html(doc, range(s, min(s + per_job, total + 1)), total))
+            for s in range(1, total + 1, per_job)
         ]
         stamps = _collect(stamp_futures, "page-number stamp")
     if progress:
         progress(90)
-    return merge(parts, stamps)
+    return merge(parts, stamps, doc.attachments)

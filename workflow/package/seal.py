@@ -26,9 +26,11 @@ def current_package(order: DisclosureOrder) -> Package | None:
 def seal_on_release(order: DisclosureOrder, actor: Any) -> dict[str, Any]:
     """A release hook: runs inside release's transaction, so a package that cannot be sealed
     leaves the order package_ready and says why."""
-    package = Package.objects.select_for_update().filter(
-        order=order, scope_revision=order.scope_revision, state=PackageState.READY
-    ).first()
+    package = (
+        Package.objects.select_for_update()
+        .filter(order=order, scope_revision=order.scope_revision, state=PackageState.READY)
+        .first()
+    )
     if package is None:
         raise ConditionsUnmet(_("There is no ready package to release."))
     try:
@@ -64,10 +66,14 @@ def download_package(order: DisclosureOrder, *, actor: Any) -> tuple[str, bytes]
         raise ConditionsUnmet(_("The stored package cannot be read: %(e)s") % {"e": err}) from err
     with transaction.atomic():
         audit.record(
-        "package.downloaded",
-        actor=actor,
-        obj=order,
-        data={"package_id": package.package_id, "signed": signed, "sha256": hashlib.sha256(content).hexdigest()},
-    )
+            "package.downloaded",
+            actor=actor,
+            obj=order,
+            data={
+                "package_id": package.package_id,
+                "signed": signed,
+                "sha256": hashlib.sha256(content).hexdigest(),
+            },
+        )
     filename = f"{package.package_id}{'' if signed else '-unsigned'}.pdf"
     return filename, content

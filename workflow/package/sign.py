@@ -5,8 +5,8 @@ import io
 from asn1crypto import keys as asn1_keys
 from asn1crypto import x509 as asn1_x509
 from cryptography.hazmat.primitives import serialization
-from pyhanko.sign import fields, signers
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.sign import fields, signers
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from workflow.keys import SigningMaterialError, SigningPaths, load_certificate, load_private_key
@@ -21,7 +21,9 @@ def store_signer(paths: SigningPaths | None = None) -> signers.SimpleSigner:
     key = load_private_key(paths)
     cert = load_certificate(paths.cert)
     ca = load_certificate(paths.ca_cert)
-    key_der = key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    key_der = key.private_bytes(
+        serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
     return signers.SimpleSigner(
         signing_cert=asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER)),
         signing_key=asn1_keys.PrivateKeyInfo.load(key_der),

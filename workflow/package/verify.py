@@ -67,7 +67,9 @@ def _signature(pdf: bytes, result: Verification) -> bool:
         reader = PdfFileReader(io.BytesIO(pdf), strict=False)
         signatures = reader.embedded_signatures
     except (PdfError, ValueError, KeyError, TypeError) as err:
-        result.fail(Check.READABLE, _("The file is not a readable PDF (%(error)s).") % {"error": type(err).__name__})
+        result.fail(
+            Check.READABLE, _("The file is not a readable PDF (%(error)s).") % {"error": type(err).__name__}
+        )
         return False
     if len(signatures) != 1:
         result.fail(
@@ -77,17 +79,23 @@ def _signature(pdf: bytes, result: Verification) -> bool:
         )
         return False
     try:
-        context = ValidationContext(trust_roots=trust_roots(), allow_fetching=False, revocation_mode="soft-fail")
+        context = ValidationContext(
+            trust_roots=trust_roots(), allow_fetching=False, revocation_mode="soft-fail"
+        )
     except SigningMaterialError as err:
         result.fail(Check.SIGNER_TRUSTED, _("This portal's trust anchor cannot be read: %(e)s") % {"e": err})
         return False
     try:
         status = asyncio.run(async_validate_pdf_signature(signatures[0], context))
-    except Exception as err:  # noqa: BLE001 — a malformed signature is a failed check, not a crash
-        result.fail(Check.SIGNATURE_INTACT, _("The signature cannot be read (%(e)s).") % {"e": type(err).__name__})
+    except Exception as err:
+        result.fail(
+            Check.SIGNATURE_INTACT, _("The signature cannot be read (%(e)s).") % {"e": type(err).__name__}
+        )
         return False
     if not (status.intact and status.valid):
-        result.fail(Check.SIGNATURE_INTACT, _("The signature does not match the file: its content was changed."))
+        result.fail(
+            Check.SIGNATURE_INTACT, _("The signature does not match the file: its content was changed.")
+        )
         return False
     if status.coverage != SignatureCoverageLevel.ENTIRE_FILE:
         result.fail(Check.SIGNATURE_INTACT, _("Content was added to the file after it was signed."))
@@ -124,10 +132,15 @@ def _attachments(pdf: bytes, result: Verification) -> dict[str, Any] | None:
         result.fail(Check.ATTACHMENTS_MATCH, _("manifest.json is not a package manifest."))
         return None
     for name in sorted(set(listed) - set(attached)):
-        result.fail(Check.ATTACHMENTS_MATCH, _("The attachment %(name)s listed in the manifest is missing.") % {"name": name})
+        result.fail(
+            Check.ATTACHMENTS_MATCH,
+            _("The attachment %(name)s listed in the manifest is missing.") % {"name": name},
+        )
         return None
     for name in sorted(set(attached) - set(listed)):
-        result.fail(Check.ATTACHMENTS_MATCH, _("The attachment %(name)s is not in the manifest.") % {"name": name})
+        result.fail(
+            Check.ATTACHMENTS_MATCH, _("The attachment %(name)s is not in the manifest.") % {"name": name}
+        )
         return None
     for name, content in sorted(attached.items()):
         if hashlib.sha256(content).hexdigest() != listed[name]["sha256"]:
@@ -145,7 +158,9 @@ def _recorded(pdf: bytes, result: Verification) -> bool:
 
     package = Package.objects.select_related("order").filter(package_id=result.package_id).first()
     if package is None:
-        result.fail(Check.RECORDED, _("No package %(id)s was issued by this portal.") % {"id": result.package_id})
+        result.fail(
+            Check.RECORDED, _("No package %(id)s was issued by this portal.") % {"id": result.package_id}
+        )
         return False
     if package.order.reference != result.order_reference:
         result.fail(Check.RECORDED, _("The package id is recorded for another order."))

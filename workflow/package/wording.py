@@ -20,10 +20,10 @@ WORDING: dict[str, dict[str, str]] = {
         "generated_at": "Generated on",
         "package_id": "Package id",
         "cover_body": (
-            "In response to the order cited above, we disclose the personal data it covers, and only that data. "
-            "The printed tables are a readable extract; the complete data are attached to this file as JSON and "
-            "CSV, listed with their SHA-256 digests in the manifest. The file is sealed with the store's "
-            "electronic signature at release."
+            "In response to the order cited above, we disclose the personal data it covers, "
+            "and only that data. The printed tables are a readable extract; the complete data "
+            "are attached to this file as JSON and CSV, listed with their SHA-256 digests in "
+            "the manifest. The file is sealed with the store's electronic signature at release."
         ),
         "no_data": "No data found: no record of the store matches the scope of this order.",
         "scope": "Scope",
@@ -33,8 +33,11 @@ WORDING: dict[str, dict[str, str]] = {
         "period": "Period",
         "rows": "Rows",
         "exclusions": "Exclusions and why",
+        "reason": "Reason",
         "data": "Data",
-        "first_rows": "The first {printed} of {total} rows are printed; all {total} rows are in the attachment {name}.",
+        "first_rows": (
+            "The first {printed} of {total} rows are printed; all {total} rows are in the attachment {name}."
+        ),
         "all_rows": "All {total} rows are printed and are also in the attachment {name}.",
         "manifest": "Manifest of attachments",
         "file": "File",
@@ -68,10 +71,10 @@ WORDING: dict[str, dict[str, str]] = {
         "generated_at": "تاریخ تهیه",
         "package_id": "شناسهٔ بسته",
         "cover_body": (
-            "در پاسخ به دستور یادشده، اطلاعات شخصی مشمول آن دستور و فقط همان اطلاعات تقدیم می‌شود. "
-            "جدول‌های چاپی گزیده‌ای خواناست؛ همهٔ داده‌ها به صورت JSON و CSV پیوست همین فایل است و "
-            "چکیدهٔ SHA-256 هر پیوست در فهرست پیوست‌ها آمده است. این فایل هنگام ارسال با امضای الکترونیکی فروشگاه "
-            "مهر می‌شود."
+            "در پاسخ به دستور یادشده، اطلاعات شخصی مشمول آن دستور و فقط همان اطلاعات "
+            "تقدیم می‌شود. جدول‌های چاپی گزیده‌ای خواناست؛ همهٔ داده‌ها به صورت JSON و CSV "
+            "پیوست همین فایل است و چکیدهٔ SHA-256 هر پیوست در فهرست پیوست‌ها آمده است. "
+            "این فایل هنگام ارسال با امضای الکترونیکی فروشگاه مهر می‌شود."
         ),
         "no_data": "اطلاعاتی یافت نشد: هیچ سابقه‌ای در فروشگاه با دامنهٔ این دستور مطابقت ندارد.",
         "scope": "دامنه",
@@ -81,8 +84,11 @@ WORDING: dict[str, dict[str, str]] = {
         "period": "بازهٔ زمانی",
         "rows": "تعداد ردیف",
         "exclusions": "موارد مستثنا و دلیل آن",
+        "reason": "دلیل",
         "data": "داده‌ها",
-        "first_rows": "{printed} ردیف نخست از {total} ردیف چاپ شده است؛ همهٔ {total} ردیف در پیوست {name} آمده است.",
+        "first_rows": (
+            "{printed} ردیف نخست از {total} ردیف چاپ شده است؛ همهٔ {total} ردیف در پیوست {name} آمده است."
+        ),
         "all_rows": "همهٔ {total} ردیف چاپ شده و در پیوست {name} نیز آمده است.",
         "manifest": "فهرست پیوست‌ها",
         "file": "فایل",

@@ -19,205 +19,34 @@ from typing import Any
 from faker import Faker
 
 from workflow.datamap.connect import POSTGRESQL, SQLITE, StoreConnection, connect, dialect_of, sqlite_path
-from workflow.identity import national_id_check_digit
 
+from .personas import (
+    ARABIC_INDIC_DIGITS,
+    PERSIAN_DIGITS,
+    PERSONAS,
+    TO_ARABIC_LETTERS,
+    Persona,
+    with_check_digit,
+)
 from .schema import columns_of, datamap_text, ddl
+from .vocabulary import (
+    IP_PREFIXES,
+    MOBILE_PREFIXES,
+    PATHS,
+    PLACES,
+    PRODUCTS,
+    REVIEW_BODIES,
+    STREETS,
+    USER_AGENTS,
+)
+
+__all__ = ["HEAVY_CUSTOMER_ID", "PERSONAS", "SOURCE", "Persona", "SeedResult", "seed_store"]
 
 SOURCE = "store"
 # The store's history spans Jalali 1403 and 1404 (2024-03-20 .. 2026-03-20, UTC).
 WINDOW_START = dt.datetime(2024, 3, 20, tzinfo=dt.UTC)
 WINDOW_END = dt.datetime(2026, 3, 20, tzinfo=dt.UTC)
 HEAVY_CUSTOMER_ID = 1
-
-_PERSIAN = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
-_ARABIC_INDIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
-_TO_ARABIC_LETTERS = str.maketrans({"ی": "ي", "ک": "ك"})
-
-PLACES = [  # province, city, landline area code
-    ("تهران", "تهران", "021"),
-    ("اصفهان", "اصفهان", "031"),
-    ("خراسان رضوی", "مشهد", "051"),
-    ("فارس", "شیراز", "071"),
-    ("آذربایجان شرقی", "تبریز", "041"),
-    ("البرز", "کرج", "026"),
-    ("خوزستان", "اهواز", "061"),
-    ("قم", "قم", "025"),
-    ("کرمانشاه", "کرمانشاه", "083"),
-    ("گیلان", "رشت", "013"),
-    ("یزد", "یزد", "035"),
-    ("کرمان", "کرمان", "034"),
-]
-STREETS = [
-    "خیابان ولیعصر",
-    "خیابان انقلاب",
-    "بلوار کشاورز",
-    "خیابان آزادی",
-    "خیابان شریعتی",
-    "بلوار فردوس",
-    "خیابان چهارباغ",
-    "خیابان امام رضا",
-    "بلوار چمران",
-    "خیابان طالقانی",
-    "خیابان حافظ",
-    "خیابان مطهری",
-]
-MOBILE_PREFIXES = [
-    "0912",
-    "0919",
-    "0935",
-    "0936",
-    "0937",
-    "0938",
-    "0939",
-    "0901",
-    "0902",
-    "0910",
-    "0913",
-    "0914",
-    "0915",
-    "0916",
-    "0917",
-    "0918",
-    "0990",
-    "0921",
-]
-PRODUCTS = [
-    "گوشی موبایل سامسونگ",
-    "هدفون بی‌سیم",
-    "کتری برقی",
-    "کتاب بوف کور",
-    "فرش ماشینی ۷۰۰ شانه",
-    "لپ‌تاپ لنوو",
-    "ساعت هوشمند",
-    "زعفران قائنات",
-    "Espresso machine",
-    "Running shoes",
-]
-REVIEW_BODIES = [
-    "کیفیت عالی بود و به‌موقع رسید.",
-    "بسته‌بندی آسیب دیده بود.",
-    "نسبت به قیمت خوب است.",
-    "Arrived on time, works as described.",
-    "رنگ با عکس فرق داشت.",
-    "-۱ ستاره به خاطر تأخیر ارسال",
-    "+ پیشنهاد می‌کنم",
-    "@پشتیبانی لطفا پاسخ دهید",
-]
-USER_AGENTS = [
-    "Mozilla/5.0 (Linux; Android 13; SM-A536E) AppleWebKit/537.36 (KHTML, like Gecko) "
-    "Chrome/120.0 Mobile Safari/537.36",
-    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_2 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
-    "Version/17.2 Mobile/15E148 Safari/604.1",
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
-    "Chrome/121.0 Safari/537.36",
-    "Mozilla/5.0 (X11; Linux x86_64; rv:122.0) Gecko/20100101 Firefox/122.0",
-    "DigikalaApp/2.9.1 (Android 12)",
-]
-PATHS = [
-    "/",
-    "/product/{n}",
-    "/cart",
-    "/checkout",
-    "/profile",
-    "/orders",
-    "/search?q=%D9%87%D8%AF%D9%81%D9%88%D9%86",
-]
-IP_PREFIXES = ["5.112", "2.176", "37.98", "91.98", "151.238", "185.120", "94.182", "78.39"]
-
-
-@dataclass(frozen=True)
-class Persona:
-    """Customers with known identifiers (stored messily), for the demo, the docs and the tests."""
-
-    customer_id: int
-    first_name: str
-    last_name: str
-    national_id: str  # normalised
-    mobile: str  # E.164
-    email: str  # normalised
-    stored_national_id: str
-    stored_mobile: str
-    stored_email: str
-    landline: str = ""  # E.164
-    stored_landline: str = ""
-    username: str = ""
-
-
-def _nid(first_nine: str) -> str:
-    return first_nine + national_id_check_digit(first_nine)
-
-
-PERSONAS = [
-    Persona(
-        1,
-        "مریم",
-        "رضایی",
-        _nid("001234567"),
-        "+989121234567",
-        "maryam.rezaei@example.ir",
-        stored_national_id=_nid("001234567").translate(_PERSIAN),
-        stored_mobile="+98 912 123 4567",
-        stored_email="maryam.rezaei@example.ir",
-        landline="+982188776655",
-        stored_landline="021-88776655",
-        username="maryam.rezaei",
-    ),
-    Persona(
-        2,
-        "Sara",
-        "Ahmadi",
-        _nid("227654321"),
-        "+989351112233",
-        "sara.ahmadi@example.com",
-        stored_national_id=_nid("227654321"),
-        stored_mobile="۰۹۳۵۱۱۱۲۲۳۳",
-        stored_email="SARA.AHMADI@EXAMPLE.COM",
-        username="sara_ahmadi",
-    ),
-    Persona(
-        3,
-        "علی",
-        "کریمی",
-        _nid("452198765"),
-        "+989191234500",
-        "ali.karimi@example.ir",
-        stored_national_id=_nid("452198765").translate(_ARABIC_INDIC),
-        stored_mobile="0098-919-123-4500",
-        stored_email="Ali.Karimi@Example.ir",
-        landline="+983132223344",
-        stored_landline="۰۳۱۳۲۲۲۳۳۴۴",
-        username="ali.karimi",
-    ),
-    # Two members of one household share a landline: matching it is ambiguous by nature.
-    Persona(
-        4,
-        "زهرا",
-        "موسوی",
-        _nid("067123456"),
-        "+989361234567",
-        "zahra.mousavi@example.ir",
-        stored_national_id=_nid("067123456"),
-        stored_mobile="9361234567",
-        stored_email="zahra.mousavi@example.ir",
-        landline="+982122334455",
-        stored_landline="+982122334455",
-        username="zahra.m",
-    ),
-    Persona(
-        5,
-        "حسین",
-        "موسوی",
-        _nid("067123457"),
-        "+989371234567",
-        "hossein.mousavi@example.ir",
-        stored_national_id=_nid("067123457"),
-        stored_mobile="09371234567",
-        stored_email="hossein.mousavi@example.ir",
-        landline="+982122334455",
-        stored_landline="021 2233 4455",
-        username="hossein.m",
-    ),
-]
 
 
 def _ts(moment: dt.datetime, dialect_name: str) -> Any:
@@ -269,7 +98,7 @@ class StoreGenerator:
         while True:
             first_nine = f"{self.random.randrange(1, 10**9):09d}"
             if len(set(first_nine)) > 1:
-                return _nid(first_nine)
+                return with_check_digit(first_nine)
 
     def mobile(self) -> str:
         return self.random.choice(MOBILE_PREFIXES) + f"{self.random.randrange(10**7):07d}"
@@ -284,9 +113,9 @@ class StoreGenerator:
     def messy_digits(self, value: str) -> str:
         roll = self.random.random()
         if roll < 0.15:
-            return value.translate(_PERSIAN)
+            return value.translate(PERSIAN_DIGITS)
         if roll < 0.2:
-            return value.translate(_ARABIC_INDIC)
+            return value.translate(ARABIC_INDIC_DIGITS)
         return value
 
     def messy_mobile(self, local: str) -> str:
@@ -294,7 +123,7 @@ class StoreGenerator:
         if roll < 0.15:
             return "+98" + local[1:]
         if roll < 0.25:
-            return local.translate(_PERSIAN)
+            return local.translate(PERSIAN_DIGITS)
         if roll < 0.3:
             return f"{local[:4]} {local[4:7]} {local[7:]}"
         return local
@@ -340,7 +169,7 @@ class StoreGenerator:
                 first, last = faker.first_name(), faker.last_name()
                 if not english and self.random.random() < 0.15:
                     # Typed on an Arabic keyboard layout: ي and ك instead of ی and ک.
-                    first, last = first.translate(_TO_ARABIC_LETTERS), last.translate(_TO_ARABIC_LETTERS)
+                    first, last = first.translate(TO_ARABIC_LETTERS), last.translate(TO_ARABIC_LETTERS)
                 nid = self.messy_digits(self.national_id())
                 mobile = self.messy_mobile(self.mobile())
                 landline = (
@@ -405,7 +234,7 @@ class StoreGenerator:
                 self.random.choice(["خانه", "محل کار"]),
                 place[0],
                 place[1],
-                street.translate(_PERSIAN),
+                street.translate(PERSIAN_DIGITS),
                 self.postal_code(),
                 landline,
                 _ts(registered, self.dialect_name),

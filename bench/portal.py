@@ -1,0 +1,458 @@
+"""Officers' portal benchmark: dashboard and order-page latency with 100,000 orders in PostgreSQL.
+
+It seeds ``bench_portal`` (once; ``--reseed`` starts again) with ``--orders`` disclosure orders over
+two years — most closed, the recent ones spread over the open states, each with its identifiers,
+scope, checks and a full audit stream — then starts gunicorn on loopback and drives it with
+``--clients`` concurrent keep-alive clients for ``--seconds`` per page:
+
+- Django's bare "hello" view (same middleware), the baseline measured in this run;
+- the dashboard (queue, my tasks, counts by state, charts) as a signed-in, TOTP-verified officer;
+- order pages of 300 random orders (open and closed).
+
+It prints median and p95 per page and the p95 ratio to the hello view. Targets: p95 ≤ 100 ms and
+≤ 5× hello. Usage (from the repository root):
+
+    .venv/bin/python bench/portal.py [--orders 100000] [--clients 20] [--seconds 20] [--workers 5]
+        [--db-url postgres://postgres@127.0.0.1:5432/bench_portal] [--reseed]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import hashlib
+import http.client
+import os
+import random
+import secrets
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def parse() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--orders", type=int, default=100_000)
+    parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--workers", type=int, default=5)
+    parser.add_argument("--port", type=int, default=8931)
+    parser.add_argument("--db-url", default="postgres://postgres@127.0.0.1:5432/bench_portal")
+    parser.add_argument("--reseed", action="store_true")
+    return parser.parse_args()
+
+
+ARGS = parse()
+VAR = Path(tempfile.gettempdir()) / "bench_portal_var"
+os.environ.update(
+    {
+        "DATABASE_URL": ARGS.db_url,
+        "DJANGO_SETTINGS_MODULE": "bench.portal_settings",
+        "PORTAL_VAR_DIR": str(VAR),
+        # Persistent connections, as a production deployment runs them.
+        "DATABASE_CONN_MAX_AGE": "600",
+        "SECURE_COOKIES": "0",
+        "LOG_LEVEL": "WARNING",
+    }
+)
+
+
+def ensure_pg_database(url: str) -> None:
+    import psycopg
+
+    name = url.rsplit("/", 1)[1]
+    admin = url.rsplit("/", 1)[0].replace("postgres://", "postgresql://", 1) + "/postgres"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        if ARGS.reseed:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+ensure_pg_database(ARGS.db_url)
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY  # noqa: E402
+from django.contrib.auth.models import Group  # noqa: E402
+from django.contrib.sessions.backends.db import SessionStore  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.db import connection, transaction  # noqa: E402
+from django.utils import timezone  # noqa: E402
+from django_otp import DEVICE_ID_SESSION_KEY  # noqa: E402
+
+from requests_portal.accounts.totp import device_of, ensure_totp_device  # noqa: E402
+from requests_portal.models import User  # noqa: E402
+from workflow.choices import DataCategory, IdentifierKind, InstrumentType, NoticeRule, VerificationItem  # noqa: E402
+from workflow.identity import national_id_check_digit  # noqa: E402
+from workflow.models import (  # noqa: E402
+    Authority,
+    AuthorityContact,
+    AuthorityInstrument,
+    DisclosureOrder,
+    DisclosureState,
+    OrderIdentifier,
+    ScopeItem,
+    VerificationCheck,
+)
+from workflow.models.disclosure import new_reference  # noqa: E402
+
+S = DisclosureState
+OPEN_MIX = [
+    (S.RECEIVED, 14),
+    (S.VERIFYING, 18),
+    (S.CLARIFICATION_REQUESTED, 6),
+    (S.SCOPING, 16),
+    (S.AWAITING_APPROVAL, 12),
+    (S.EXPORTING, 3),
+    (S.EXPORT_FAILED, 2),
+    (S.PACKAGE_READY, 8),
+    (S.RELEASED, 9),
+    (S.DELIVERED, 12),
+]
+# The audited path to each state: (action, state entered), as the services record them.
+PATH = [
+    ("order.received", S.RECEIVED),
+    ("order.verification_started", S.VERIFYING),
+    ("order.check_recorded", None),
+    ("order.check_recorded", None),
+    ("order.check_recorded", None),
+    ("order.check_recorded", None),
+    ("order.verified", S.SCOPING),
+    ("order.scope_set", None),
+    ("order.scope_submitted", S.AWAITING_APPROVAL),
+    ("order.scope_approved", S.EXPORTING),
+    ("order.package_ready", S.PACKAGE_READY),
+    ("order.released", S.RELEASED),
+    ("order.delivered", S.DELIVERED),
+    ("order.closed", S.CLOSED),
+]
+ORDER_OF_STATES = [s for _, s in PATH if s]
+
+
+def events_until(state: str) -> list[str]:
+    if state in (S.REJECTED, S.WITHDRAWN):
+        return [
+            "order.received",
+            "order.verification_started",
+            "order.rejected" if state == S.REJECTED else "order.withdrawn",
+        ]
+    if state == S.CLARIFICATION_REQUESTED:
+        return ["order.received", "order.verification_started", "order.clarification_requested"]
+    if state == S.EXPORT_FAILED:
+        return [a for a, _ in PATH[:10]] + ["order.export_failed"]
+    actions = []
+    for action, entered in PATH:
+        actions.append(action)
+        if entered == state:
+            break
+    return actions
+
+
+def national_id(n: int) -> str:
+    first = f"{n % 10**9:09d}"
+    return first + national_id_check_digit(first)
+
+
+def seed(total: int) -> None:
+    existing = DisclosureOrder.objects.count()
+    if existing >= total:
+        print(f"bench_portal already holds {existing:,} orders")
+        return
+    print(f"seeding {total:,} orders into bench_portal …", flush=True)
+    started = time.perf_counter()
+    rng = random.Random(42)
+    officer = User.objects.get(username="bench-officer")
+    approver = User.objects.get(username="bench-approver")
+    authorities = list(Authority.objects.order_by("id"))
+    for i in range(len(authorities), 30):
+        authority = Authority.objects.create(
+            name_fa=f"شعبه {i + 1} دادگاه عمومی تهران",
+            name_en=f"Tehran General Court, Branch {i + 1}",
+            kind="court",
+            jurisdiction="Tehran",
+        )
+        AuthorityInstrument.objects.create(authority=authority, instrument=InstrumentType.COURT_ORDER)
+        AuthorityContact.objects.create(
+            authority=authority, channel="phone", value="+982100000000", source="directory"
+        )
+        authorities.append(authority)
+    today = timezone.localdate()
+    now = timezone.now()
+    categories = [DataCategory.IDENTITY, DataCategory.CONTACT, DataCategory.ORDER]
+    batch = 5000
+    for start in range(existing, total, batch):
+        orders = []
+        for n in range(start, min(start + batch, total)):
+            age = rng.randint(0, 729)
+            received = today - dt.timedelta(days=age)
+            if age > 45:
+                state = rng.choices([S.CLOSED, S.REJECTED, S.WITHDRAWN], weights=[90, 5, 5])[0]
+            else:
+                state = rng.choices([s for s, _ in OPEN_MIX], weights=[w for _, w in OPEN_MIX])[0]
+            past_verify = state in ORDER_OF_STATES and ORDER_OF_STATES.index(state) >= ORDER_OF_STATES.index(
+                S.SCOPING
+            )
+            past_scope = state == S.EXPORT_FAILED or (
+                state in ORDER_OF_STATES
+                and ORDER_OF_STATES.index(state) >= ORDER_OF_STATES.index(S.AWAITING_APPROVAL)
+            )
+            past_approve = past_scope and state != S.AWAITING_APPROVAL
+            orders.append(
+                DisclosureOrder(
+                    reference=new_reference("DO"),
+                    authority=authorities[n % len(authorities)],
+                    instrument=InstrumentType.COURT_ORDER,
+                    authority_reference=f"{9000 + n % 1000}-{1400 + n % 5}-{n}",
+                    issued_on=received - dt.timedelta(days=2),
+                    received_on=received,
+                    due_on=received + dt.timedelta(days=10),
+                    original_due_on=received + dt.timedelta(days=10),
+                    categories_requested=categories,
+                    requested_from=dt.date(2023, 1, 1),
+                    requested_to=dt.date(2024, 12, 31),
+                    emergency=rng.random() < 0.02,
+                    notice_rule=NoticeRule.NOTIFY,
+                    language="fa",
+                    state=state,
+                    version=len(events_until(state)),
+                    created_by=officer,
+                    verified_by=officer if past_verify or past_scope else None,
+                    scoped_by=officer if past_scope else None,
+                    scope_approved_by=approver if past_approve else None,
+                    scope_revision=1 if past_approve else 0,
+                    outcome="fulfilled" if state == S.CLOSED else "",
+                )
+            )
+        with transaction.atomic():
+            created = DisclosureOrder.objects.bulk_create(orders, batch_size=batch)
+            OrderIdentifier.objects.bulk_create(
+                [
+                    OrderIdentifier(
+                        order=o,
+                        kind=IdentifierKind.NATIONAL_ID,
+                        value=national_id(o.pk),
+                        normalized=national_id(o.pk),
+                    )
+                    for o in created
+                ]
+                + [
+                    OrderIdentifier(
+                        order=o,
+                        kind=IdentifierKind.MOBILE,
+                        value=f"0912{o.pk % 10**7:07d}",
+                        normalized=f"+98912{o.pk % 10**7:07d}",
+                    )
+                    for o in created
+                    if o.pk % 2
+                ],
+                batch_size=batch,
+            )
+            checks, scope = [], []
+            for o in created:
+                if o.verified_by_id:
+                    checks += [
+                        VerificationCheck(
+                            order=o,
+                            item=item,
+                            passed=True,
+                            note="Art. 104",
+                            checked_by=officer,
+                            checked_at=now,
+                        )
+                        for item in VerificationItem.values
+                    ]
+                if o.scoped_by_id:
+                    scope.append(
+                        ScopeItem(
+                            order=o,
+                            customer_key=f"store:{o.pk}",
+                            categories=categories[:2],
+                            date_from=o.requested_from,
+                            date_to=o.requested_to,
+                            match_evidence=[{"kind": "national_id", "column": "national_id"}],
+                            added_by=officer,
+                        )
+                    )
+            VerificationCheck.objects.bulk_create(checks, batch_size=batch)
+            ScopeItem.objects.bulk_create(scope, batch_size=batch)
+            copy_audit_events(created, officer, approver)
+        print(f"  {min(start + batch, total):,} orders ({time.perf_counter() - started:.0f} s)", flush=True)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+
+
+def copy_audit_events(orders: list[DisclosureOrder], officer: User, approver: User) -> None:
+    """Each order's stream, as the services would have written it (hashes are placeholders: the
+    benchmark reads the trail, it does not verify it). Nothing else may use the connection while
+    COPY runs, so the actors' roles are read first."""
+    roles = {officer.pk: officer.role or "", approver.pk: approver.role or ""}
+    with (
+        connection.cursor() as cursor,
+        cursor.copy(
+            "COPY workflow_auditevent (stream, seq, occurred_at, actor, actor_role, action, object_ref,"
+            " data_json,"
+            " prev_hash, hash) FROM STDIN"
+        ) as copy,
+    ):
+        for order in orders:
+            at = dt.datetime.combine(order.received_on, dt.time(9), tzinfo=dt.UTC)
+            stream = f"disclosureorder:{order.reference}"
+            prev = "0" * 64
+            for seq, action in enumerate(events_until(order.state), start=1):
+                at += dt.timedelta(hours=random.randint(1, 30))
+                actor = approver if action in ("order.scope_approved", "order.released") else officer
+                digest = hashlib.sha256(f"{stream}{seq}{secrets.token_hex(4)}".encode()).hexdigest()
+                copy.write_row(
+                    (stream, seq, at, f"user:{actor.pk}", roles[actor.pk], action, stream, "{}", prev, digest)
+                )
+                prev = digest
+
+
+def staff(username: str, role: str) -> User:
+    user, _ = User.objects.get_or_create(username=username, defaults={"first_name": username})
+    user.groups.set([Group.objects.get(name=role)])
+    ensure_totp_device(user)
+    return user
+
+
+def session_for(user: User) -> str:
+    """A session as the sign-in leaves it: password and TOTP passed."""
+    session = SessionStore()
+    session[SESSION_KEY] = str(user.pk)
+    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    device = device_of(user)
+    assert device is not None
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.create()
+    return session.session_key or ""
+
+
+def start_server() -> subprocess.Popen[bytes]:
+    command = [
+        str(Path(sys.executable).parent / "gunicorn"),
+        "requests_portal.wsgi",
+        f"--bind=127.0.0.1:{ARGS.port}",
+        f"--workers={ARGS.workers}",
+        "--worker-class=sync",
+        "--log-level=warning",
+        f"--chdir={ROOT}",
+    ]
+    server = subprocess.Popen(command, env=os.environ.copy(), start_new_session=True)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", ARGS.port, timeout=2)
+            conn.request("GET", "/bench/hello/")
+            if conn.getresponse().status == 200:
+                return server
+        except OSError:
+            time.sleep(0.3)
+    server.kill()
+    raise SystemExit("gunicorn did not start")
+
+
+def load(paths: list[str], cookie: str, seconds: float) -> list[float]:
+    """``--clients`` clients, each requesting random paths back to back; latencies in ms."""
+    latencies: list[float] = []
+    lock = threading.Lock()
+    stop = time.monotonic() + seconds
+    errors: list[str] = []
+
+    def client(seed_value: int) -> None:
+        rng = random.Random(seed_value)
+        mine: list[float] = []
+        conn = http.client.HTTPConnection("127.0.0.1", ARGS.port, timeout=30)
+        while time.monotonic() < stop:
+            path = rng.choice(paths)
+            begun = time.perf_counter()
+            try:
+                conn.request("GET", path, headers={"Cookie": cookie, "Accept-Language": "fa"})
+                response = conn.getresponse()
+                response.read()
+            except (OSError, http.client.HTTPException):
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", ARGS.port, timeout=30)
+                continue
+            mine.append((time.perf_counter() - begun) * 1000)
+            if response.status != 200:
+                errors.append(f"{path}: {response.status}")
+            if response.getheader("Connection", "").lower() == "close":
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", ARGS.port, timeout=30)
+        with lock:
+            latencies.extend(mine)
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(ARGS.clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise SystemExit(f"{len(errors)} requests failed, e.g. {errors[:3]}")
+    return latencies
+
+
+def summary(name: str, latencies: list[float], seconds: float) -> tuple[float, float]:
+    ordered = sorted(latencies)
+    median = statistics.median(ordered)
+    p95 = ordered[int(len(ordered) * 0.95) - 1]
+    print(
+        f"{name:<12} {len(ordered):>7,} requests  {len(ordered) / seconds:>7.0f}/s"
+        f"  median {median:7.1f} ms  p95 {p95:7.1f} ms"
+    )
+    return median, p95
+
+
+def main() -> None:
+    call_command("migrate", verbosity=0)
+    officer = staff("bench-officer", "legal_officer")
+    staff("bench-approver", "approver")
+    seed(ARGS.orders)
+    total = DisclosureOrder.objects.count()
+    rng = random.Random(7)
+    ids = list(DisclosureOrder.objects.values_list("reference", flat=True)[: 10**6])
+    sample = rng.sample(ids, 300)
+    cookie = f"sessionid={session_for(officer)}"
+    server = start_server()
+    try:
+        # Warm-up: every worker loads the code, opens its connection and fills its chart cache.
+        load(["/bench/hello/", "/officer/", *[f"/officer/orders/{r}/" for r in sample[:20]]], cookie, 5)
+        print(
+            f"{total:,} orders in PostgreSQL; {ARGS.clients} concurrent clients;"
+            f" {ARGS.workers} gunicorn workers; "
+            f"{ARGS.seconds:g} s per page"
+        )
+        hello = summary("hello", load(["/bench/hello/"], cookie, ARGS.seconds), ARGS.seconds)
+        dashboard = summary("dashboard", load(["/officer/"], cookie, ARGS.seconds), ARGS.seconds)
+        order = summary(
+            "order page", load([f"/officer/orders/{r}/" for r in sample], cookie, ARGS.seconds), ARGS.seconds
+        )
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+    print()
+    for name, (median, p95) in (("dashboard", dashboard), ("order page", order)):
+        ratio = p95 / hello[1]
+        verdict = "meets" if p95 <= 100 and ratio <= 5 else "MISSES"
+        print(
+            f"{name:<12} p95 {p95:6.1f} ms = {ratio:4.1f}× hello's p95 ({hello[1]:.1f} ms); median ratio "
+            f"{median / hello[0]:4.1f}×  → {verdict} the target (p95 ≤ 100 ms and ≤ 5×)"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""The officers' screens for customers' data-subject requests (inside the officers' portal)."""
