@@ -70,7 +70,7 @@ test-browser: install
 	$(BIN)/python -m pytest -q -m browser
 
 messages: install
-	$(BIN)/python manage.py makemessages -l fa -l en --ignore=.venv --ignore=var --ignore=tests --ignore=bench --no-fuzzy-matching
+	$(BIN)/python manage.py makemessages -l fa -l en --ignore=.venv --ignore=var --ignore=tests --ignore=bench
 	$(BIN)/python manage.py compilemessages --ignore=.venv
 
 bench: install
