@@ -18,7 +18,7 @@ TEST_BROKER_URL ?= redis://127.0.0.1:6379/0
 SYSTEM_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subset0 fonts-dejavu-core \
                    poppler-utils chromium gettext
 
-.PHONY: demo test test-services lint typecheck system-packages install migrate bench clean
+.PHONY: demo test test-services test-browser lint typecheck system-packages install migrate bench messages clean
 
 system-packages:
 	@if ! command -v dpkg-query >/dev/null; then \
@@ -65,6 +65,13 @@ test: lint typecheck
 
 test-services: install
 	DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) $(BIN)/python -m pytest
+
+test-browser: install
+	$(BIN)/python -m pytest -q -m browser
+
+messages: install
+	$(BIN)/python manage.py makemessages -l fa -l en --ignore=.venv --ignore=var --ignore=tests --ignore=bench
+	$(BIN)/python manage.py compilemessages --ignore=.venv
 
 bench: install
 	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done

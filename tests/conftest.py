@@ -41,6 +41,9 @@ def pytest_configure(config: pytest.Config) -> None:
         pytest.exit(f"PostgreSQL is unreachable at {urlparse(database_url).netloc}", returncode=1)
     if broker_url.startswith(("redis", "amqp")) and not _reachable(broker_url, 6379):
         pytest.exit(f"The broker is unreachable at {urlparse(broker_url).netloc}", returncode=1)
+    mysql_url = os.environ.get("STORE_MYSQL_URL", "")
+    if mysql_url and not _reachable(mysql_url, 3306):
+        pytest.exit(f"The MySQL/MariaDB store is unreachable at {urlparse(mysql_url).netloc}", returncode=1)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

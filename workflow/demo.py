@@ -5,7 +5,7 @@ Used by ``manage.py seed_demo`` and by the tests' ``make_order``.
 """
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -207,6 +207,21 @@ def default_scope(order: DisclosureOrder) -> list[svc.ScopeLine]:
     ]
 
 
+def scope_from_store(order: DisclosureOrder, officer: Any) -> DisclosureOrder:
+    """Scope the first customer the demo store matches, with the matching's real evidence."""
+    from workflow.services.scoping import CustomerChoice, match_order, scope_from_matches
+
+    report = match_order(order, actor=officer)
+    if not report.customers:
+        raise ValueError("the demo store has no customer matching the order's identifiers; run seed_store")
+    choice = CustomerChoice(report.customers[0].customer_key)
+    return scope_from_matches(order, actor=officer, choices=[choice], report=report)
+
+
+def scope_by_hand(order: DisclosureOrder, officer: Any) -> DisclosureOrder:
+    return svc.set_scope(order, actor=officer, lines=default_scope(order))
+
+
 def _recorded_export(order: DisclosureOrder) -> DisclosureOrder:
     """The package pipeline, run in this process (release seals a real, stored package)."""
     from workflow.package.build import build_now
@@ -220,7 +235,7 @@ def drive_order(
     officer: Any,
     approver: Any = None,
     authority: Authority,
-    scope: Callable[[DisclosureOrder], Sequence[svc.ScopeLine]] = default_scope,
+    scope: Callable[[DisclosureOrder, Any], DisclosureOrder] = scope_by_hand,
     export: Callable[[DisclosureOrder], DisclosureOrder] = _recorded_export,
     **intake_overrides: Any,
 ) -> DisclosureOrder:
@@ -243,7 +258,7 @@ def drive_order(
     order = svc.verify(order, actor=officer)
     if state == S.SCOPING:
         return order
-    order = svc.set_scope(order, actor=officer, lines=scope(order))
+    order = scope(order, officer)
     order = svc.submit_scope(order, actor=officer)
     if state == S.AWAITING_APPROVAL:
         return order
@@ -306,7 +321,7 @@ def ensure_demo_orders(users: dict[str, Any], authorities: list[Authority], **dr
                 officer=users["officer"],
                 approver=users["approver"],
                 authority=authorities[authority_index],
-                **drive_options,
+                **{"scope": scope_from_store, **drive_options},
                 **overrides,
             )
         made += 1

@@ -107,3 +107,21 @@ def test_a_bad_half_year_is_explained(client: Any, auditor: Any, db: None) -> No
     page = client.get(reverse("auditor:transparency"), {"period": "soon"}, HTTP_ACCEPT_LANGUAGE="en")
     assert "is not a half-year" in page.content.decode()
     assert client.get(reverse("auditor:transparency_csv"), {"period": "soon"}).status_code == 400
+
+
+def test_data_subject_requests_are_counted_from_the_customers_requests(db: None, fake_store: Any) -> None:
+    import time_machine
+
+    from workflow.services import dsr
+
+    with time_machine.travel(dt.datetime(2025, 2, 3, 9, tzinfo=dt.UTC)):
+        dsr.file_request(customer_key="store:1", kind="erasure")
+        dsr.file_request(customer_key="store:2", kind="access")
+    report = build_report(parse_half_year("2025-H1"))
+    assert report.data_subject.available
+    # an access request is taken up at once (its package is built); erasure waits for a handler
+    assert report.data_subject.by_kind_and_outcome == {
+        ("access", "in_progress"): 1,
+        ("erasure", "submitted"): 1,
+    }
+    assert build_report(parse_half_year("2025-H2")).data_subject.by_kind_and_outcome == {}

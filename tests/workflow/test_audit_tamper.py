@@ -228,3 +228,16 @@ def test_a_checkpoint_signed_by_a_key_the_ca_did_not_certify_is_refused(signing:
     code, output = verify_audit()
     assert code == 1
     assert "was not issued by the store's CA" in output
+
+
+def test_the_beat_jobs_checkpoint_and_verify_idempotently(signing: Any) -> None:
+    from workflow.audit.tasks import make_checkpoint_task, verify_trail_task
+
+    record_history(HISTORY)
+    assert make_checkpoint_task() == 1
+    assert make_checkpoint_task() is None  # nothing new: nothing signed
+    assert (signing.key.parent.parent / "witness" / "checkpoints" / "000000000001.json").exists()
+    assert verify_trail_task() is True
+    verified = AuditEvent.objects.filter(action="audit.verified").get()
+    assert verified.data["intact"] is True
+    assert verified.data["checkpoint"] == 1

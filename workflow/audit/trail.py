@@ -18,9 +18,10 @@ SYSTEM_STREAM = "system"
 # Raw SQL for the hot path (see record); table names come from the models, never from input.
 _EVENTS = AuditEvent._meta.db_table
 _HEADS = AuditStreamHead._meta.db_table
-_LOCK_HEAD = (
+_READ_HEAD = f"SELECT seq, hash FROM {_HEADS} WHERE stream = %s"  # noqa: S608
+_NEW_HEAD = (
     f"INSERT INTO {_HEADS} (stream, seq, hash, updated_at, checkpointed_seq) VALUES (%s, 0, %s, %s, 0) "  # noqa: S608
-    "ON CONFLICT (stream) DO UPDATE SET stream = EXCLUDED.stream RETURNING seq, hash"
+    "ON CONFLICT (stream) DO NOTHING"
 )
 _INSERT_EVENT = (
     f"INSERT INTO {_EVENTS} (stream, seq, occurred_at, actor, actor_role, action, object_ref, data_json, "  # noqa: S608
@@ -86,10 +87,17 @@ def record(
     moment = occurred_at or timezone.now()
     # No savepoint: a failed append must fail the caller's whole transaction, not be skipped.
     with transaction.atomic(savepoint=False), connection.cursor() as cursor:
-        # One round trip creates the head if needed, locks it and reads it (the upsert takes the
-        # row lock as SELECT … FOR UPDATE would); appends to one stream queue here.
-        cursor.execute(_LOCK_HEAD, [stream, GENESIS_HASH, moment])
-        head_seq, head_hash = cursor.fetchone()
+        # Lock and read the stream's head (appends to one stream queue here); a new stream's
+        # head is created first, by whichever of two racing appends comes first.
+        # (SQLite has no FOR UPDATE: its IMMEDIATE transactions already serialise writers.)
+        lock_head = _READ_HEAD + (" FOR UPDATE" if connection.vendor == "postgresql" else "")
+        cursor.execute(lock_head, [stream])
+        head = cursor.fetchone()
+        if head is None:
+            cursor.execute(_NEW_HEAD, [stream, GENESIS_HASH, moment])
+            cursor.execute(lock_head, [stream])
+            head = cursor.fetchone()
+        head_seq, head_hash = head
         fields = {
             "stream": stream,
             "seq": head_seq + 1,
