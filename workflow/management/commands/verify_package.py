@@ -9,9 +9,9 @@ from workflow.package.verify import PackageKind, verify_package_bytes
 
 class Command(BaseCommand):
     help = (
-        "Verify a released disclosure package or a customer's access package: the signature is intact and trusted, every attachment "
-        "matches manifest.json, and the package id and hash are recorded here. Exits 0 when all hold, "
-        "1 naming the failed check otherwise."
+        "Verify a released disclosure package or a customer's access package: the signature is "
+        "intact and trusted, every attachment matches manifest.json, and the package id and hash "
+        "are recorded here. Exits 0 when all hold, 1 naming the failed check otherwise."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
