@@ -85,6 +85,10 @@ class FakeStore:
     def erasable_categories(self, key: str) -> list[str]:
         return sorted(self.customers[key].categories)
 
+    def identifiers_naming(self, key: str, identifiers: Any) -> set[tuple[str, str]]:
+        customer = self.customers[key]
+        return {(kind, value) for kind, value in identifiers if getattr(customer, kind, None) == value}
+
 
 @pytest.fixture
 def fake_store(monkeypatch: pytest.MonkeyPatch) -> FakeStore:
@@ -100,6 +104,7 @@ def fake_store(monkeypatch: pytest.MonkeyPatch) -> FakeStore:
         "marketing_off",
         "erasable_categories",
         "retained_categories",
+        "identifiers_naming",
     ):
         monkeypatch.setattr(customer_store, name, getattr(store, name))
     return store

@@ -8,6 +8,7 @@ with an in-memory store.
 """
 
 import datetime as dt
+from collections.abc import Iterable
 from typing import Any
 
 from django.utils import timezone
@@ -100,3 +101,15 @@ def retained_categories(customer_key: str) -> dict[str, str]:
         for category, policy in source.policies.items()
         if policy.erasure is not None and policy.erasure.method == "retain"
     }
+
+
+def identifiers_naming(customer_key: str, identifiers: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
+    """Which of the (kind, normalised value) ``identifiers`` name this customer, by the same
+    matching an officer's scoping uses (``workflow.matching``, through the data map)."""
+    from workflow.matching import match_identifiers
+
+    wanted = list(identifiers)
+    if not wanted:
+        return set()
+    report = match_identifiers(wanted)
+    return next((c.identifiers for c in report.customers if c.customer_key == customer_key), set())

@@ -77,6 +77,10 @@ class PackageDocument:
     attachments: list[AttachedFile]
     tables: list[PrintedTable] = field(default_factory=list)
     third_party_justification: str = ""
+    # "disclosure" (to an authority) or "access" (a customer's own data, addressed to them):
+    # chooses the wording (``wording.package_wording``), not the layout.
+    variant: str = "disclosure"
+    verify_url: str = ""  # where anyone holding the file can verify it (said in an access letter)
 
     @property
     def no_data(self) -> bool:

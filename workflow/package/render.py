@@ -33,7 +33,7 @@ from django.utils import translation
 from workflow.calendar import jalali, persian_digits
 
 from .document import AttachedFile, PackageDocument, PrintedTable
-from .wording import WORDING, category_label, instrument_label
+from .wording import WORDING, category_label, instrument_label, package_wording
 
 PDF_VARIANT = "pdf/a-3b"
 # WeasyPrint logs every layout step at INFO: one line per page of a thousand-page package.
@@ -99,14 +99,14 @@ def css_string(text: str) -> str:
 
 
 def confidentiality_line(doc: PackageDocument) -> str:
-    return WORDING[doc.language]["confidential"].format(
+    return package_wording(doc, date_text, ltr)["confidential"].format(
         authority=doc.authority_name, reference=ltr(doc.authority_reference)
     )
 
 
 def _common(doc: PackageDocument) -> dict[str, Any]:
     return {
-        "w": WORDING[doc.language],
+        "w": package_wording(doc, date_text, ltr),
         "language": doc.language,
         "dir": "rtl" if doc.language == "fa" else "ltr",
         "font_dir": font_dir().as_uri(),
@@ -120,7 +120,7 @@ def _common(doc: PackageDocument) -> dict[str, Any]:
 
 def front_html(doc: PackageDocument) -> str:
     lang = doc.language
-    w = WORDING[lang]
+    w = package_wording(doc, date_text, ltr)
     exclusion_reason = {
         "credentials": w["excluded_credentials"],
         "third_party": w["excluded_third_party"],

@@ -26,6 +26,13 @@ from workflow.keys import SigningMaterialError, load_certificate
 MANIFEST_NAME = "manifest.json"
 
 
+class PackageKind:
+    """What a verified file is: a disclosure to an authority, or a customer's own access package."""
+
+    DISCLOSURE = "disclosure"
+    ACCESS = "access"
+
+
 class Check:
     """The checks, in the order they run; a failure names one of these."""
 
@@ -42,7 +49,10 @@ class Verification:
     failed_check: str = ""
     reason: str = ""
     package_id: str = ""
+    # The reference the manifest names: the order's for a disclosure package, the customer's
+    # request's for an access package (``kind``).
     order_reference: str = ""
+    kind: str = ""
     signer: str = ""
     signed_at: str = ""
     passed: list[str] = field(default_factory=list)
@@ -127,7 +137,12 @@ def _attachments(pdf: bytes, result: Verification) -> dict[str, Any] | None:
         manifest = json.loads(attached.pop(MANIFEST_NAME))
         listed = {entry["name"]: entry for entry in manifest["files"]}
         result.package_id = str(manifest["package_id"])
-        result.order_reference = str(manifest["order_reference"])
+        if "request_reference" in manifest:  # an access package names the customer's request
+            result.kind = PackageKind.ACCESS
+            result.order_reference = str(manifest["request_reference"])
+        else:
+            result.kind = PackageKind.DISCLOSURE
+            result.order_reference = str(manifest["order_reference"])
     except (ValueError, KeyError, TypeError):
         result.fail(Check.ATTACHMENTS_MATCH, _("manifest.json is not a package manifest."))
         return None
@@ -153,8 +168,31 @@ def _attachments(pdf: bytes, result: Verification) -> dict[str, Any] | None:
     return manifest
 
 
+def _recorded_access(pdf: bytes, result: Verification) -> bool:
+    """An access package is recorded with the customer's request (its id and the file's hash)."""
+    from workflow.models import DataSubjectRequest, RequestKind
+
+    request = DataSubjectRequest.objects.filter(kind=RequestKind.ACCESS, package_id=result.package_id).first()
+    if request is None:
+        result.fail(
+            Check.RECORDED, _("No package %(id)s was issued by this portal.") % {"id": result.package_id}
+        )
+        return False
+    if request.reference != result.order_reference:
+        result.fail(Check.RECORDED, _("The package id is recorded for another request."))
+        return False
+    if request.package_sha256 != hashlib.sha256(pdf).hexdigest():
+        result.fail(Check.RECORDED, _("This file is not the package that was issued under this id."))
+        return False
+    result.passed.append(Check.RECORDED)
+    return True
+
+
 def _recorded(pdf: bytes, result: Verification) -> bool:
     from workflow.models import Package  # the checks above need no database
+
+    if result.kind == PackageKind.ACCESS:
+        return _recorded_access(pdf, result)
 
     package = Package.objects.select_related("order").filter(package_id=result.package_id).first()
     if package is None:

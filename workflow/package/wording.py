@@ -4,7 +4,14 @@ A package is a legal document in the order's language, not in the reader's inter
 so its wording is chosen by ``order.language`` explicitly rather than by the active locale.
 """
 
+import datetime as dt
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
 from workflow.choices import DataCategory, InstrumentType
+
+if TYPE_CHECKING:
+    from .document import PackageDocument
 
 WORDING: dict[str, dict[str, str]] = {
     "en": {
@@ -110,6 +117,113 @@ WORDING: dict[str, dict[str, str]] = {
         "none": "—",
     },
 }
+
+# The access package (a customer's own data, DESIGN §1) speaks to the customer: these replace
+# the disclosure wording key by key, on the same template. An empty label hides its line (the
+# authority's instrument and reference, the date of receipt mean nothing to a customer).
+ACCESS = "access"
+ACCESS_WORDING: dict[str, dict[str, str]] = {
+    "en": {
+        "title": "Your data, as held by {store} — your request {reference} of {date}",
+        "cover": "Letter to you",
+        "instrument": "",
+        "authority_reference": "",
+        "portal_reference": "Your request",
+        "issued_on": "Submitted on",
+        "received_on": "",
+        "cover_body": (
+            "You asked us for a copy of the personal data we hold about you. This file holds all "
+            "of it, category by category, for the whole period we hold, except what is listed "
+            "below as not included, each with its reason. The printed tables are a readable "
+            "extract; the complete data are attached to this file as JSON and CSV files, listed "
+            "with their SHA-256 digests in the manifest."
+        ),
+        "no_data": "We hold no data about you in the categories below.",
+        "scope": "What this file holds",
+        "customer": "Your account",
+        "categories_requested": "Categories",
+        "categories_produced": "Included (rows)",
+        "exclusions": "What is not included, and why",
+        "excluded_credentials": (
+            "Your password: the store keeps only a one-way hash of it, which cannot be turned back "
+            "into your password, and never hands it out, to keep your account safe."
+        ),
+        "excluded_third_party": (
+            "The names, addresses and phone numbers of the people you sent orders to: they are "
+            "other people's data, and handing them out would breach their privacy."
+        ),
+        "custody": "History of your request",
+        "custody_intro": "Every recorded step of your request, with its position in the hash chain.",
+        "confidential": "Personal — your own data, for you only — request {reference}",
+        "verify": "How to verify this file",
+        "verify_body": (
+            "This file is sealed with the store's electronic signature. To check that it is "
+            "authentic and unchanged, upload it on the verification page below: it checks the "
+            "signature, that every attached file matches its SHA-256 in the manifest, and that "
+            "this file was issued for your request. A PDF reader that shows signatures also "
+            "shows whether the file was changed after it was signed."
+        ),
+    },
+    "fa": {
+        "title": "داده‌های شما نزد {store} — درخواست شما به شمارهٔ {reference} مورخ {date}",
+        "cover": "نامه به شما",
+        "instrument": "",
+        "authority_reference": "",
+        "portal_reference": "شمارهٔ درخواست شما",
+        "issued_on": "تاریخ ثبت درخواست",
+        "received_on": "",
+        "cover_body": (
+            "شما رونوشتی از داده‌های شخصی‌ای را خواسته بودید که از شما نزد ما نگهداری می‌شود. "
+            "این فایل همهٔ آن داده‌ها را، دسته به دسته و برای تمام دوره‌ای که نگه داشته‌ایم، در بر "
+            "دارد؛ جز مواردی که در پایین با ذکر دلیل آمده است. جدول‌های چاپی گزیده‌ای خواناست؛ "
+            "همهٔ داده‌ها به صورت فایل‌های JSON و CSV پیوست همین فایل است و چکیدهٔ SHA-256 هر "
+            "پیوست در فهرست پیوست‌ها آمده است."
+        ),
+        "no_data": "در دسته‌های زیر هیچ داده‌ای از شما نزد ما نیست.",
+        "scope": "آنچه این فایل در بر دارد",
+        "customer": "حساب شما",
+        "categories_requested": "دسته‌ها",
+        "categories_produced": "آمده در این فایل (تعداد ردیف)",
+        "exclusions": "آنچه در این فایل نیامده و چرا",
+        "excluded_credentials": (
+            "گذرواژهٔ شما: فروشگاه فقط چکیدهٔ یک‌طرفهٔ آن را نگه می‌دارد که به گذرواژه برنمی‌گردد، "
+            "و برای امنیت حسابتان آن را به هیچ‌کس نمی‌دهد."
+        ),
+        "excluded_third_party": (
+            "نام، نشانی و تلفن کسانی که برایشان سفارش فرستاده‌اید: این‌ها داده‌های اشخاص دیگر است "
+            "و دادن آن‌ها حریم خصوصی آنان را نقض می‌کند."
+        ),
+        "custody": "سابقهٔ درخواست شما",
+        "custody_intro": "همهٔ گام‌های ثبت‌شدهٔ درخواست شما، با جایگاهشان در زنجیرهٔ درهم‌سازی.",
+        "confidential": "شخصی — داده‌های خود شما، فقط برای شما — درخواست {reference}",
+        "verify": "راستی‌آزمایی این فایل",
+        "verify_body": (
+            "این فایل با امضای الکترونیکی فروشگاه مهر شده است. برای اطمینان از اصالت و "
+            "دست‌نخوردگی آن، فایل را در صفحهٔ راستی‌آزمایی زیر بارگذاری کنید: امضا، تطابق هر "
+            "پیوست با چکیدهٔ SHA-256 آن در فهرست پیوست‌ها و صدور این فایل برای درخواست شما "
+            "بررسی می‌شود. هر نمایشگر PDF که امضاها را نشان می‌دهد نیز نشان می‌دهد که آیا فایل "
+            "پس از امضا تغییر کرده است."
+        ),
+    },
+}
+
+
+def package_wording(
+    doc: "PackageDocument", format_date: Callable[[dt.date, str], str], isolate: Callable[[str], str]
+) -> dict[str, str]:
+    """The wording of ``doc``: the disclosure wording, or for an access package the same keys
+    reworded to the customer, with the store, request and date filled into its title."""
+    words = WORDING[doc.language]
+    if doc.variant != ACCESS:
+        return words
+    words = {**words, **ACCESS_WORDING[doc.language]}
+    words["title"] = words["title"].format(
+        store=doc.store_name,
+        reference=isolate(doc.order_reference),
+        date=format_date(doc.issued_on, doc.language),
+    )
+    return words
+
 
 CATEGORY_FA = {
     DataCategory.IDENTITY: "اطلاعات هویتی",

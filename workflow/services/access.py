@@ -14,11 +14,13 @@ import json
 import tempfile
 from pathlib import Path
 from typing import Any
+from urllib.parse import urljoin
 
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from workflow.audit import stream_for
@@ -31,10 +33,7 @@ from .dsr import record_access_package
 # the people they shipped to (data of others, DESIGN §2), which an access request never carries.
 ACCESS_CATEGORIES = [c for c in DataCategory.values if c not in NEVER_DISCLOSED | NEEDS_JUSTIFICATION]
 EARLIEST = dt.date(1970, 1, 1)
-ADDRESSEE = {
-    "fa": "خود مشتری (درخواست دسترسی به داده‌های خود)",
-    "en": "The customer (their own access request)",
-}
+ADDRESSEE = {"fa": "شما، دارندهٔ این حساب", "en": "You, the holder of this account"}
 INSTRUMENT = {"fa": "درخواست دسترسی مشتری", "en": "Customer's access request"}
 
 
@@ -47,6 +46,7 @@ def render_for_customer(dsr: DataSubjectRequest, out_dir: Path) -> tuple[str, by
     from workflow.package.render import render_package
     from workflow.package.sign import seal_pdf
     from workflow.package.verify import MANIFEST_NAME
+    from workflow.package.wording import ACCESS
 
     language = dsr.language if dsr.language in ("fa", "en") else "fa"
     today = timezone.localdate()
@@ -122,6 +122,8 @@ def render_for_customer(dsr: DataSubjectRequest, out_dir: Path) -> tuple[str, by
             AttachedFile(MANIFEST_NAME, manifest_path, "manifest"),
         ],
         tables=printed_tables(manifest, out_dir / "data", settings.PACKAGE_PRINTED_ROWS),
+        variant=ACCESS,
+        verify_url=urljoin(settings.CUSTOMER_PORTAL_URL, reverse("public:verify_package")),
     )
     pdf = render_package(document)
     signed = seal_pdf(pdf, reason=f"Access request {dsr.reference} of customer {dsr.customer_key}")

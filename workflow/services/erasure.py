@@ -12,8 +12,17 @@ from django.utils.translation import gettext as _
 
 from workflow import customer_store
 from workflow.errors import DomainError, WrongState
-from workflow.models import DataSubjectRequest, DisclosureOrder, RefusalReason, RequestKind, RequestState
+from workflow.models import (
+    DataSubjectRequest,
+    DisclosureOrder,
+    PreservationOrder,
+    RefusalReason,
+    RequestKind,
+    RequestState,
+)
 from workflow.models.disclosure import OPEN_STATES as OPEN_ORDER_STATES
+from workflow.models.disclosure import DisclosureState
+from workflow.models.preservation import PreservationState
 
 from .dsr import _notify_event, _require_handler, refused
 from .notices import queue_notice
@@ -24,17 +33,50 @@ R = RequestState
 K = RequestKind
 
 
-def erasure_plan(customer_key: str, categories: Sequence[str]) -> list[dict[str, str]]:
-    """Per category: erase, or refuse and why (retention rule, open order). Holds are decided
-    before a plan is made: a held customer's erasure waits whole."""
-    retention: Mapping[str, Mapping[str, Any]] = settings.STORE_RETENTION_RULES
-    needed_by_orders: set[str] = set()
+# Orders whose scope is not settled yet: the identifiers they name decide whom they concern.
+UNSCOPED_ORDER_STATES = [
+    DisclosureState.RECEIVED,
+    DisclosureState.VERIFYING,
+    DisclosureState.CLARIFICATION_REQUESTED,
+    DisclosureState.SCOPING,
+]
+UNVERIFIED_PRESERVATION_STATES = [PreservationState.RECEIVED, PreservationState.VERIFYING]
+
+
+def categories_needed_by_open_orders(customer_key: str, categories: Sequence[str]) -> set[str]:
+    """The categories an open order may need from this customer: those of a scope line naming
+    them, and — for an order not scoped yet — those it asks for when one of its identifiers
+    matches them (an unverified preservation order needs everything). Erasing first and
+    scoping later would destroy what the order demands, so a match is enough to keep."""
+    needed: set[str] = set()
     for order in DisclosureOrder.objects.filter(
         state__in=OPEN_ORDER_STATES, scope_items__customer_key=customer_key
     ).prefetch_related("scope_items"):
         for item in order.scope_items.all():
             if item.customer_key == customer_key:
-                needed_by_orders.update(item.categories)
+                needed.update(item.categories)
+    pending: list[tuple[set[tuple[str, str]], set[str]]] = []
+    for order in DisclosureOrder.objects.filter(state__in=UNSCOPED_ORDER_STATES).prefetch_related(
+        "identifiers"
+    ):
+        named = {(i.kind, i.normalized) for i in order.identifiers.all() if i.normalized}
+        pending.append((named, set(order.categories_requested)))
+    for preservation_order in PreservationOrder.objects.filter(state__in=UNVERIFIED_PRESERVATION_STATES):
+        named = {(i["kind"], i["value"]) for i in preservation_order.identifiers if i.get("value")}
+        pending.append((named, set(categories)))
+    wanted = set().union(*(named for named, _asked in pending)) if pending else set()
+    naming = customer_store.identifiers_naming(customer_key, sorted(wanted))
+    for named, asked in pending:
+        if named & naming:
+            needed.update(asked)
+    return needed
+
+
+def erasure_plan(customer_key: str, categories: Sequence[str]) -> list[dict[str, str]]:
+    """Per category: erase, or refuse and why (retention rule, open order). Holds are decided
+    before a plan is made: a held customer's erasure waits whole."""
+    retention: Mapping[str, Mapping[str, Any]] = settings.STORE_RETENTION_RULES
+    needed_by_orders = categories_needed_by_open_orders(customer_key, categories)
     kept_by_map = customer_store.retained_categories(customer_key)
     plan = []
     for category in categories:

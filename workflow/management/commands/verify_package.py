@@ -4,14 +4,14 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from workflow.package.verify import verify_package_bytes
+from workflow.package.verify import PackageKind, verify_package_bytes
 
 
 class Command(BaseCommand):
     help = (
-        "Verify a released disclosure package: the signature is intact and trusted, every attachment "
-        "matches manifest.json, and the package id and hash are recorded here. Exits 0 when all hold, "
-        "1 naming the failed check otherwise."
+        "Verify a released disclosure package or a customer's access package: the signature is "
+        "intact and trusted, every attachment matches manifest.json, and the package id and hash "
+        "are recorded here. Exits 0 when all hold, 1 naming the failed check otherwise."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -30,9 +30,14 @@ class Command(BaseCommand):
             for check in result.passed:
                 self.stderr.write(f"  passed: {check}")
             sys.exit(1)
-        self.stdout.write(f"OK package {result.package_id}")
-        self.stdout.write(f"   signer: {result.signer}")
-        self.stdout.write(f"   order reference: {result.order_reference}")
+        if result.kind == PackageKind.ACCESS:
+            self.stdout.write(f"OK access package {result.package_id} for request {result.order_reference}")
+            self.stdout.write(f"   signer: {result.signer}")
+            self.stdout.write(f"   request reference: {result.order_reference}")
+        else:
+            self.stdout.write(f"OK package {result.package_id}")
+            self.stdout.write(f"   signer: {result.signer}")
+            self.stdout.write(f"   order reference: {result.order_reference}")
         if result.signed_at:
             self.stdout.write(f"   signed at: {result.signed_at}")
         self.stdout.write(f"   checks: {', '.join(result.passed)}")
