@@ -232,6 +232,20 @@ def stamp_html(doc: PackageDocument, pages: Iterable[int], total: int) -> str:
 # --- WeasyPrint, in child processes ---------------------------------------------------------
 
 
+def preload() -> None:
+    """What every render needs and no render should pay for: WeasyPrint and its libraries
+    (Pango, fontconfig, fontTools) loaded and the package's fonts found once. A worker calls it
+    when it starts (``workflow.tasks``), so that the render children it forks inherit it all."""
+    import weasyprint
+
+    html = (
+        "<html><head><style>"
+        f'@font-face {{ font-family: "Vazirmatn"; src: url("{font_dir().as_uri()}/Vazirmatn-Regular.ttf"); }}'
+        'html { font-family: "Vazirmatn"; }</style></head><body>۱ a</body></html>'
+    )
+    weasyprint.HTML(string=html, base_url=str(font_dir())).write_pdf(pdf_variant=PDF_VARIANT)
+
+
 def write_pdf(html: str) -> bytes:
     """One WeasyPrint call, PDF/A-3b. Runs in a render child."""
     import weasyprint  # imported by the parent before the fork (render_package): free here
