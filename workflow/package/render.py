@@ -246,6 +246,17 @@ def preload() -> None:
     weasyprint.HTML(string=html, base_url=str(font_dir())).write_pdf(pdf_variant=PDF_VARIANT)
 
 
+def render_part(html: str) -> tuple[bytes, int]:
+    """One part's PDF/A-3b bytes and its page count (known from the layout, so the parent
+    need not open the PDF again to count). Runs in a render child."""
+    import weasyprint
+
+    document = weasyprint.HTML(string=html, base_url=str(font_dir())).render()
+    result = document.write_pdf(pdf_variant=PDF_VARIANT)
+    assert result is not None
+    return bytes(result), len(document.pages)
+
+
 def write_pdf(html: str) -> bytes:
     """One WeasyPrint call, PDF/A-3b. Runs in a render child."""
     import weasyprint  # imported by the parent before the fork (render_package): free here
@@ -311,7 +322,7 @@ def render_pool(processes: int) -> Iterator[ProcessPoolExecutor]:
         process._config["daemon"] = daemonic  # type: ignore[attr-defined]
 
 
-def _collect(futures: Sequence[Future[bytes]], what: str) -> list[bytes]:
+def _collect(futures: Sequence[Future[Any]], what: str) -> list[Any]:
     out = []
     for index, future in enumerate(futures):
         try:
@@ -385,15 +396,16 @@ def _render_package(
     chunk_rows = max(min(chunk_rows, -(-printed // processes)), MIN_CHUNK_ROWS)
     chunks = table_chunks(doc, chunk_rows) if doc.tables else []
     with render_pool(processes) as pool:
-        futures = [pool.submit(write_pdf, front_html(doc))]
+        futures = [pool.submit(render_part, front_html(doc))]
         futures += [
-            pool.submit(write_pdf, chunk_html(doc, slices, first=index == 0))
+            pool.submit(render_part, chunk_html(doc, slices, first=index == 0))
             for index, slices in enumerate(chunks)
         ]
-        parts = _collect(futures, "part")
+        rendered = _collect(futures, "part")
         if progress:
             progress(80)
-        total = sum(pool.map(page_count, parts))
+        parts = [pdf for pdf, _pages in rendered]
+        total = sum(pages for _pdf, pages in rendered)
         per_job = max(min(STAMP_PAGES_PER_JOB, -(-total // processes)), 1)
         stamp_futures = [
             pool.submit(write_pdf, stamp_html(doc, range(s, min(s + per_job, total + 1)), total))
