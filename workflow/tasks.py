@@ -3,8 +3,11 @@
 
 import logging
 
+from typing import Any
+
 from celery import Task, shared_task
 from celery.exceptions import SoftTimeLimitExceeded
+from celery.signals import worker_process_init
 from django.conf import settings
 from django.utils.translation import gettext as _
 
@@ -12,6 +15,14 @@ from workflow.models import DisclosureOrder
 from workflow.package import build as pipeline
 
 logger = logging.getLogger(__name__)
+
+@worker_process_init.connect
+def preload_renderer(**_kwargs: Any) -> None:
+    """Each worker process loads WeasyPrint once when it starts, not in every package build."""
+    from workflow.package.render import preload
+
+    preload()
+
 
 # How long a duplicate delivery waits before looking again at a build another worker holds.
 BUSY_RETRY_LIMIT = 100

@@ -69,6 +69,10 @@ class ExtractedFile:
     rows: int
     sha256: str
     size: int
+    # Where a deflated copy was written (``extract_scope(deflate_dir=…)``), with the MD5 of the
+    # file: not part of manifest.json, the package embeds the copy as is.
+    deflated: Path | None = field(default=None, compare=False)
+    md5: str = field(default="", compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -169,15 +173,22 @@ def _extract_category(
     stats: StreamStats,
     use_copy: bool,
     csv_lane: tuple[StoreConnection, ThreadPoolExecutor] | None = None,
+    deflate_dir: Path | None = None,
 ) -> list[ExtractedFile]:
     _, customer_pk = request.customer_key.split(":", 1)
     folder = customer_dirname(request.customer_key)
     (base / folder).mkdir(exist_ok=True)
+    if deflate_dir is not None:
+        (deflate_dir / folder).mkdir(parents=True, exist_ok=True)
     header = ["_table", *source.category_columns(category)]
     rows = 0
+
+    def deflated(name: str) -> Path | None:
+        return deflate_dir / folder / name if deflate_dir is not None else None
+
     with (
-        HashedFile(base / folder / f"{category}.jsonl") as jsonl,
-        HashedFile(base / folder / f"{category}.csv") as csv_file,
+        HashedFile(base / folder / f"{category}.jsonl", deflated(f"{category}.jsonl")) as jsonl,
+        HashedFile(base / folder / f"{category}.csv", deflated(f"{category}.csv")) as csv_file,
     ):
         csv_out = CsvOut(csv_file, header)
         for table in source.tables_with(category):
@@ -198,7 +209,15 @@ def _extract_category(
                 )
     return [
         ExtractedFile(
-            request.customer_key, category, fmt, f"{folder}/{category}.{fmt}", rows, f.sha256, f.size
+            request.customer_key,
+            category,
+            fmt,
+            f"{folder}/{category}.{fmt}",
+            rows,
+            f.sha256,
+            f.size,
+            deflated=f.deflated,
+            md5=f.md5,
         )
         for fmt, f in (("jsonl", jsonl), ("csv", csv_file))
     ]
@@ -223,11 +242,13 @@ def extract_scope(
     fetch_size: int = DEFAULT_FETCH_SIZE,
     use_copy: bool = True,
     parallel: bool = True,
+    deflate_dir: Path | None = None,
 ) -> Manifest:
     """Extract every request into ``out_dir`` (created; must not hold anything yet) and return
     the manifest, also written there as manifest.json. ``use_copy=False`` forces the portable
     cursor path on PostgreSQL too; ``parallel=False`` renders the CSV after the JSON on one
-    connection instead of beside it on a second."""
+    connection instead of beside it on a second. ``deflate_dir`` (outside ``out_dir``) also
+    receives a zlib copy of every file, at the same relative path, written as it streams."""
     datamap = datamap or configured_datamap()
     _check_requests(requests, datamap, third_party_justification)
     out_dir = Path(out_dir)
@@ -274,6 +295,7 @@ def extract_scope(
                             stats=stats,
                             use_copy=use_copy and conn.dialect is POSTGRESQL,
                             csv_lane=lanes.get(source.name),
+                            deflate_dir=deflate_dir,
                         )
                     except (OSError, DomainError):
                         raise

@@ -15,6 +15,7 @@ One approved scope gives exactly one package, however often the queue delivers t
 
 import datetime as dt
 import hashlib
+import inspect
 import logging
 import os
 import socket
@@ -134,15 +135,26 @@ def _delete_files(directory: str, keep: str = "") -> None:
 
 
 def run_extraction(
-    order: DisclosureOrder, out_dir: Path, progress: Callable[[int], None]
+    order: DisclosureOrder,
+    out_dir: Path,
+    progress: Callable[[int], None],
+    deflate_dir: Path | None = None,
 ) -> ExtractionManifest:
     extractor = import_string(settings.PACKAGE_EXTRACTOR)
-    manifest: ExtractionManifest = extractor(order, out_dir=out_dir, progress=progress)
+    options: dict[str, Any] = {}
+    if deflate_dir is not None and "deflate_dir" in inspect.signature(extractor).parameters:
+        # Compressed for embedding as the rows stream, not read back and compressed afterwards.
+        options["deflate_dir"] = deflate_dir
+    manifest: ExtractionManifest = extractor(order, out_dir=out_dir, progress=progress, **options)
     return manifest
 
 
 def extract_with_datamap(
-    order: DisclosureOrder, *, out_dir: Path, progress: Callable[[int], None] | None = None
+    order: DisclosureOrder,
+    *,
+    out_dir: Path,
+    progress: Callable[[int], None] | None = None,
+    deflate_dir: Path | None = None,
 ) -> ExtractionManifest:
     """The store's data through its data map (issue 3): one request per scoped customer."""
     from workflow.extraction import ScopeRequest, extract_scope
@@ -159,6 +171,7 @@ def extract_with_datamap(
         out_dir=out_dir,
         third_party_justification=order.third_party_justification,
         progress=progress_hook,
+        deflate_dir=deflate_dir,
     )
 
 
@@ -173,11 +186,13 @@ def build(attempt: Attempt) -> str:
         tmp_root = Path(settings.VAR_DIR) / "tmp"
         tmp_root.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=tmp_root, prefix="package-") as work:
-            out_dir = Path(work)
+            out_dir = Path(work) / "files"
+            out_dir.mkdir()
             manifest = run_extraction(
                 order,
                 out_dir,
                 lambda pct: report_progress(attempt, PackageStage.EXTRACTING, 5 + pct * 25 // 100),
+                deflate_dir=Path(work) / "deflated",
             )
             report_progress(attempt, PackageStage.RENDERING, 30)
             manifest_path = write_manifest_json(order, package, manifest, out_dir)

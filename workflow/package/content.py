@@ -179,8 +179,16 @@ def package_document(
 ) -> PackageDocument:
     language = order.language
     entries = manifest_entries(manifest)
+    # An extractor may have written deflated copies as it streamed (workflow.extraction does).
+    copies = {f.relpath: (getattr(f, "deflated", None), getattr(f, "md5", "")) for f in manifest.files}
     attachments = [
-        AttachedFile(e.name, out_dir / e.name, f"{e.customer_key} {e.category} ({e.fmt})") for e in entries
+        AttachedFile(
+            e.name,
+            out_dir / e.name,
+            f"{e.customer_key} {e.category} ({e.fmt})",
+            *copies.get(e.name, (None, "")),
+        )
+        for e in entries
     ]
     attachments.append(AttachedFile(MANIFEST_NAME, manifest_path, "manifest"))
     return PackageDocument(

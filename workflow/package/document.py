@@ -55,6 +55,10 @@ class AttachedFile:
     name: str
     path: Path
     description: str
+    # A zlib (FlateDecode) copy written while the file was extracted, and the file's MD5: when
+    # given, it is embedded as is instead of the file being read and compressed again.
+    deflated: Path | None = None
+    md5: str = ""
 
 
 @dataclass(frozen=True)

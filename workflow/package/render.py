@@ -232,6 +232,31 @@ def stamp_html(doc: PackageDocument, pages: Iterable[int], total: int) -> str:
 # --- WeasyPrint, in child processes ---------------------------------------------------------
 
 
+def preload() -> None:
+    """What every render needs and no render should pay for: WeasyPrint and its libraries
+    (Pango, fontconfig, fontTools) loaded and the package's fonts found once. A worker calls it
+    when it starts (``workflow.tasks``), so that the render children it forks inherit it all."""
+    import weasyprint
+
+    html = (
+        "<html><head><style>"
+        f'@font-face {{ font-family: "Vazirmatn"; src: url("{font_dir().as_uri()}/Vazirmatn-Regular.ttf"); }}'
+        'html { font-family: "Vazirmatn"; }</style></head><body>۱ a</body></html>'
+    )
+    weasyprint.HTML(string=html, base_url=str(font_dir())).write_pdf(pdf_variant=PDF_VARIANT)
+
+
+def render_part(html: str) -> tuple[bytes, int]:
+    """One part's PDF/A-3b bytes and its page count (known from the layout, so the parent
+    need not open the PDF again to count). Runs in a render child."""
+    import weasyprint
+
+    document = weasyprint.HTML(string=html, base_url=str(font_dir())).render()
+    result = document.write_pdf(pdf_variant=PDF_VARIANT)
+    assert result is not None
+    return bytes(result), len(document.pages)
+
+
 def write_pdf(html: str) -> bytes:
     """One WeasyPrint call, PDF/A-3b. Runs in a render child."""
     import weasyprint  # imported by the parent before the fork (render_package): free here
@@ -249,19 +274,28 @@ def attach(package: pikepdf.Pdf, attachments: Sequence[AttachedFile]) -> None:
 
     Done here with qpdf rather than by WeasyPrint: WeasyPrint hashes and compresses embedded
     files in Python, which for a 100,000-row customer costs more than rendering the document.
+    A file the extraction already deflated is embedded from that copy as is (qpdf leaves a
+    FlateDecode stream alone): no file is read back, hashed or compressed a second time.
     """
-    now = dt.datetime.now(dt.UTC)
+    now = dt.datetime.now(dt.UTC).strftime("D:%Y%m%d%H%M%SZ")
     associated = package.Root.get("/AF") or pikepdf.Array()
     for item in attachments:
+        ready = item.deflated is not None and item.deflated.exists()
         spec = pikepdf.AttachedFileSpec(
             package,
-            item.path.read_bytes(),
+            b"" if ready else item.path.read_bytes(),
             description=item.description,
             filename=item.name,
             mime_type=_MIME.get(item.path.suffix, "application/octet-stream"),
-            creation_date=now.strftime("D:%Y%m%d%H%M%SZ"),
-            mod_date=now.strftime("D:%Y%m%d%H%M%SZ"),
+            creation_date=now,
+            mod_date=now,
         )
+        if ready:
+            assert item.deflated is not None
+            embedded = spec.obj.EF.F
+            embedded.write(item.deflated.read_bytes(), filter=pikepdf.Name.FlateDecode)
+            embedded.Params.Size = item.path.stat().st_size
+            embedded.Params.CheckSum = pikepdf.String(bytes.fromhex(item.md5))
         spec.obj.AFRelationship = pikepdf.Name.Data
         package.attachments[item.name] = spec
         associated.append(spec.obj)
@@ -288,7 +322,7 @@ def render_pool(processes: int) -> Iterator[ProcessPoolExecutor]:
         process._config["daemon"] = daemonic  # type: ignore[attr-defined]
 
 
-def _collect(futures: Sequence[Future[bytes]], what: str) -> list[bytes]:
+def _collect(futures: Sequence[Future[Any]], what: str) -> list[Any]:
     out = []
     for index, future in enumerate(futures):
         try:
@@ -362,15 +396,16 @@ def _render_package(
     chunk_rows = max(min(chunk_rows, -(-printed // processes)), MIN_CHUNK_ROWS)
     chunks = table_chunks(doc, chunk_rows) if doc.tables else []
     with render_pool(processes) as pool:
-        futures = [pool.submit(write_pdf, front_html(doc))]
+        futures = [pool.submit(render_part, front_html(doc))]
         futures += [
-            pool.submit(write_pdf, chunk_html(doc, slices, first=index == 0))
+            pool.submit(render_part, chunk_html(doc, slices, first=index == 0))
             for index, slices in enumerate(chunks)
         ]
-        parts = _collect(futures, "part")
+        rendered = _collect(futures, "part")
         if progress:
             progress(80)
-        total = sum(pool.map(page_count, parts))
+        parts = [pdf for pdf, _pages in rendered]
+        total = sum(pages for _pdf, pages in rendered)
         per_job = max(min(STAMP_PAGES_PER_JOB, -(-total // processes)), 1)
         stamp_futures = [
             pool.submit(write_pdf, stamp_html(doc, range(s, min(s + per_job, total + 1)), total))
