@@ -26,6 +26,7 @@ peak flat in the page count. Usage, from the repository root:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import os
@@ -55,10 +56,8 @@ def _descendants(pid: int) -> list[int]:
         current = queue.pop()
         found.append(current)
         for task in Path(f"/proc/{current}/task").glob("*/children"):
-            try:
+            with contextlib.suppress(OSError):
                 queue += [int(child) for child in task.read_text().split()]
-            except OSError:
-                pass
     return found
 
 
@@ -407,7 +406,9 @@ def bench_a(args: argparse.Namespace, work: Path) -> None:
     bare = run("bare", env, work=work)
     raw = run("raw", env, work=work)
     peak = e2e["tree_pss_mb"]
-    print(f"(a) heavy customer, {e2e['rows']} rows, store {'PostgreSQL' if args.pg_url else 'SQLite'}, load average {os.getloadavg()[0]:.2f}:")
+    print(
+        f"(a) heavy customer, {e2e['rows']} rows, store {'PostgreSQL' if args.pg_url else 'SQLite'}, load average {os.getloadavg()[0]:.2f}:"
+    )
     print(
         f"    package end to end (approve → package_ready): {e2e['seconds']:.2f} s;  sealing at release {e2e['seal_seconds']:.2f} s"
     )

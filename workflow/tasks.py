@@ -2,7 +2,6 @@
 ``workflow.package.build``; a task only claims, builds, and decides whether to retry."""
 
 import logging
-
 from typing import Any
 
 from celery import Task, shared_task
@@ -15,6 +14,7 @@ from workflow.models import DisclosureOrder
 from workflow.package import build as pipeline
 
 logger = logging.getLogger(__name__)
+
 
 @worker_process_init.connect
 def preload_renderer(**_kwargs: Any) -> None:

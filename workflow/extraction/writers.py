@@ -87,10 +87,10 @@ class HashedFile:
 
     def close(self) -> None:
         self._file.close()
-        if self._deflated_file is not None and self._deflate is not None:
-            if not self._deflated_file.closed:
-                self._deflated_file.write(self._deflate.flush())
-                self._deflated_file.close()
+        deflating = self._deflated_file is not None and self._deflate is not None
+        if deflating and not self._deflated_file.closed:  # type: ignore[union-attr]
+            self._deflated_file.write(self._deflate.flush())  # type: ignore[union-attr]
+            self._deflated_file.close()  # type: ignore[union-attr]
 
     def __enter__(self) -> HashedFile:
         return self
