@@ -127,9 +127,9 @@ def phase_setup(args: argparse.Namespace) -> dict[str, Any]:
     setup_django()
     from django.core.management import call_command
 
+    from workflow import demo
     from workflow.choices import NEVER_DISCLOSED, DataCategory, InstrumentType, NoticeRule
     from workflow.keys import ensure_demo_signing_material
-    from workflow.management.commands.demo_order import demo_authority, demo_user
     from workflow.services import disclosure as svc
     from workflow.services.scoping import CustomerChoice, match_order, scope_from_matches
     from workflow.store import HEAVY_CUSTOMER_ID, PERSONAS, seed_store
@@ -142,13 +142,13 @@ def phase_setup(args: argparse.Namespace) -> dict[str, Any]:
         customers=200,
         heavy_customer_rows=args.rows,
     )
-    officer = demo_user("bench.officer", "legal_officer")
-    demo_user("bench.approver", "approver")  # approves in the e2e phase
+    users = demo.ensure_users()  # the demo approver approves in the e2e phase
+    officer = users["officer"]
     persona = next(p for p in PERSONAS if p.customer_id == HEAVY_CUSTOMER_ID)
     today = dt.date.today()
     order = svc.register_order(
         svc.Intake(
-            authority=demo_authority(),
+            authority=demo.ensure_authorities()[0],
             instrument=InstrumentType.COURT_ORDER,
             authority_reference="BENCH-1",
             issued_on=today - dt.timedelta(days=2),
@@ -163,10 +163,8 @@ def phase_setup(args: argparse.Namespace) -> dict[str, Any]:
         ),
         actor=officer,
     )
-    from tests.factories import pass_checklist
-
     order = svc.start_verification(order, actor=officer)
-    order = svc.verify(pass_checklist(order, officer), actor=officer)
+    order = svc.verify(demo.pass_checklist(order, officer), actor=officer)
     report = match_order(order, actor=officer)
     order = scope_from_matches(
         order,
@@ -201,7 +199,7 @@ def phase_e2e(args: argparse.Namespace) -> dict[str, Any]:
     app.conf.task_always_eager = True
     # What a started worker has done once, before any package (workflow.tasks, worker_process_init).
     render.preload()
-    approver = User.objects.get(username="bench.approver")
+    approver = User.objects.get(username="approver")
     order = DisclosureOrder.objects.get(pk=args.order_id)
     with TreeMemory() as tree:
         start = time.perf_counter()
