@@ -171,13 +171,43 @@ def intake(authority: Authority, **overrides: Any) -> svc.Intake:
     return svc.Intake(**values)
 
 
+# What officers type into the demo orders' free-text fields, in the order's own language (a Persian
+# order's clarification question, delivery proof… read as a Persian legal desk would write them).
+DEMO_TEXT: dict[str, dict[str, str]] = {
+    "fa": {
+        "spoke_with": "کارمند دفتر شعبه",
+        "check_note": "ماده ۱۰۴ قانون آیین دادرسی کیفری",
+        "question": "منظور کدام حساب کاربری است؟ لطفاً شماره سفارش یا نشانی ایمیل را اعلام فرمایید.",
+        "reject": "درخواست از حدود دستور قضایی فراتر است.",
+        "withdraw": "مرجع صادرکننده دستور خود را پس گرفت.",
+        "export_error": "پایگاه داده فروشگاه پاسخ نداد.",
+        "recipient": "کارمند دفتر شعبه دادگاه",
+        "proof": "رسید امضاشده شماره ۴۲",
+    },
+    "en": {
+        "spoke_with": "the branch clerk",
+        "check_note": "Article 104 of the Code of Criminal Procedure",
+        "question": "Which account is meant? Please give an order number or an e-mail address.",
+        "reject": "The demand exceeds the order.",
+        "withdraw": "The authority withdrew its order.",
+        "export_error": "The store database did not answer.",
+        "recipient": "The court's registry clerk",
+        "proof": "Signed receipt no. 42",
+    },
+}
+
+
+def demo_text(order: DisclosureOrder, key: str) -> str:
+    return DEMO_TEXT.get(order.language, DEMO_TEXT["en"])[key]
+
+
 def pass_checklist(order: DisclosureOrder, officer: Any) -> DisclosureOrder:
     contact = order.authority.contacts.first()
     assert contact is not None
     details: dict[str, dict[str, str]] = {
         VerificationItem.AUTHENTICITY_CONFIRMED: {
             "contact_id": str(contact.pk),
-            "spoke_with": "the branch clerk",
+            "spoke_with": demo_text(order, "spoke_with"),
             "called_at": timezone.now().isoformat(),
         }
     }
@@ -187,7 +217,7 @@ def pass_checklist(order: DisclosureOrder, officer: Any) -> DisclosureOrder:
             actor=officer,
             item=item,
             passed=True,
-            note="Article 104 of the Code",
+            note=demo_text(order, "check_note"),
             details=details.get(item),
         )
     return order
@@ -249,11 +279,11 @@ def drive_order(
     if state == S.VERIFYING:
         return order
     if state == S.CLARIFICATION_REQUESTED:
-        return svc.request_clarification(order, actor=officer, question="Which account is meant?")
+        return svc.request_clarification(order, actor=officer, question=demo_text(order, "question"))
     if state == S.REJECTED:
-        return svc.reject(order, actor=officer, code="overbroad", letter="The demand exceeds the order.")
+        return svc.reject(order, actor=officer, code="overbroad", letter=demo_text(order, "reject"))
     if state == S.WITHDRAWN:
-        return svc.withdraw(order, actor=officer, reason="The authority withdrew its order.")
+        return svc.withdraw(order, actor=officer, reason=demo_text(order, "withdraw"))
     order = pass_checklist(order, officer)
     order = svc.verify(order, actor=officer)
     if state == S.SCOPING:
@@ -268,7 +298,7 @@ def drive_order(
     if state == S.EXPORTING:
         return order
     if state == S.EXPORT_FAILED:
-        return svc.mark_export_failed(order, error="The store database did not answer.")
+        return svc.mark_export_failed(order, error=demo_text(order, "export_error"))
     order = export(order)
     if state == S.PACKAGE_READY:
         return order
@@ -279,9 +309,9 @@ def drive_order(
         order,
         actor=officer,
         method="in_person",
-        recipient="The court's registry clerk",
+        recipient=demo_text(order, "recipient"),
         delivered_at=timezone.now(),
-        proof="Signed receipt no. 42",
+        proof=demo_text(order, "proof"),
     )
     if state == S.DELIVERED:
         return order

@@ -232,9 +232,9 @@ def test_an_officer_and_an_approver_take_an_order_from_intake_to_a_released_pack
         seen: list[str] = []
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline and page.locator("#package").count() == 0:
-            percent = page.locator("#export-percent")
-            if percent.count():
-                text = percent.inner_text()
+            # Read in one step: htmx may swap the bar out for the package between a count and a read.
+            text = page.evaluate("() => document.querySelector('#export-percent')?.innerText ?? null")
+            if text is not None:
                 if not seen or seen[-1] != text:
                     seen.append(text)
                     if len(seen) == 2:

@@ -26,3 +26,14 @@ def test_seed_demo_twice_changes_nothing(db):
     first = _snapshot()
     call_command("seed_demo", verbosity=0)
     assert _snapshot() == first
+
+
+def test_demo_orders_free_text_is_in_the_orders_language(db):
+    call_command("seed_demo", verbosity=0)
+    asking = DisclosureOrder.objects.get(state=DisclosureState.CLARIFICATION_REQUESTED)
+    assert asking.language == "fa"
+    assert asking.clarification_request.startswith("منظور کدام حساب")
+    english = DisclosureOrder.objects.get(state=DisclosureState.RELEASED)
+    assert english.language == "en"
+    checks = english.verification_checks.values_list("note", flat=True)
+    assert set(checks) == {"Article 104 of the Code of Criminal Procedure"}
