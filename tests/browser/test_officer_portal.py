@@ -234,11 +234,10 @@ def test_an_officer_and_an_approver_take_an_order_from_intake_to_a_released_pack
         while time.monotonic() < deadline and page.locator("#package").count() == 0:
             # Read in one step: htmx may swap the bar out for the package between a count and a read.
             text = page.evaluate("() => document.querySelector('#export-percent')?.innerText ?? null")
-            if text is not None:
-                if not seen or seen[-1] != text:
-                    seen.append(text)
-                    if len(seen) == 2:
-                        shot(page, f"approver-{language}-5-progress")
+            if text is not None and (not seen or seen[-1] != text):
+                seen.append(text)
+                if len(seen) == 2:
+                    shot(page, f"approver-{language}-5-progress")
             time.sleep(0.2)
         assert page.locator("#package").count() == 1, f"the package never appeared (saw {seen})"
         assert len(seen) >= 2, f"the progress bar did not move: {seen}"
