@@ -8,8 +8,9 @@
 3. Checkpoint time over those events (the first checkpoint covers them all) and after 1,000 more,
    beside the raw hashing time of the same bytes; inclusion/consistency proof and bundle sizes.
 
-Uses a dedicated database ``bench_audit`` (created and dropped here) on BENCH_PG_URL
-(default postgres://postgres@127.0.0.1:5432). ``BENCH_EVENTS`` changes the 1,000,000.
+Uses a dedicated database (``BENCH_AUDIT_DB``, default ``bench_audit``; created and dropped here) on
+BENCH_PG_URL (default postgres://postgres@127.0.0.1:5432). ``BENCH_EVENTS`` changes the 1,000,000;
+``BENCH_ONLY=appends`` (or ``verify``) runs one part.
 
     .venv/bin/python bench/audit.py
 """
@@ -28,7 +29,7 @@ import psycopg
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 SERVER = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432")
-DATABASE = "bench_audit"
+DATABASE = os.environ.get("BENCH_AUDIT_DB", "bench_audit")  # two runs at once need two names
 EVENTS = int(os.environ.get("BENCH_EVENTS", "1000000"))
 PER_STREAM = 50
 SCRATCH = Path(tempfile.mkdtemp(prefix="bench_audit_"))
