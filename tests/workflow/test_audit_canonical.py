@@ -8,7 +8,7 @@ import rfc8785
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from workflow.audit.canonical import NotCanonicalisable, canonical_data, event_bytes
+from workflow.audit.canonical import NotCanonicalisable, canonical_data, event_bytes, event_parts
 
 SAFE = 2**53 - 1
 scalars = st.none() | st.booleans() | st.integers(-SAFE, SAFE) | st.text()
@@ -82,3 +82,33 @@ def test_a_checkpoint_head_leaf_is_jcs_too(stream: str, seq: int) -> None:
     assert head_leaf(stream, seq, "cd" * 32) == rfc8785.dumps(
         {"stream": stream, "seq": seq, "hash": "cd" * 32}
     )
+
+
+@settings(max_examples=300)
+@given(
+    stream=st.text(min_size=1, max_size=40),
+    seq=st.integers(1, SAFE),
+    actor=event_text,
+    role=event_text,
+    action=st.text(min_size=1, max_size=40),
+    obj=event_text,
+    data=st.dictionaries(st.text(max_size=8), json_values, max_size=4),
+    prev_hash=st.text(alphabet="0123456789abcdef", min_size=64, max_size=64),
+)
+def test_the_parts_the_database_fills_in_make_the_same_bytes_as_the_whole_encoding(
+    stream: str, seq: int, actor: str, role: str, action: str, obj: str, data: dict[str, Any], prev_hash: str
+) -> None:
+    """On PostgreSQL the append is hashed from three parts around prev_hash and seq (the database
+    fills those two in from the head it locks): joined, they are exactly the Python encoding."""
+    fields = {
+        "stream": stream,
+        "occurred_at": "2025-03-20T10:11:12.000123Z",
+        "actor": actor,
+        "actor_role": role,
+        "action": action,
+        "object_ref": obj,
+        "data_json": canonical_data(data),
+    }
+    before, between, after = event_parts(**fields)
+    whole = event_bytes(**fields, seq=seq, prev_hash=prev_hash)
+    assert f"{before}{prev_hash}{between}{seq}{after}".encode() == whole

@@ -1,14 +1,17 @@
-"""On PostgreSQL the audit table is append-only, and concurrent appends keep one clean chain."""
+"""On PostgreSQL the audit table is append-only, appends are one database call that hashes exactly
+what Python would, and concurrent appends keep one clean chain."""
 
 import threading
 
 import pytest
+from django.core.management import call_command
 from django.db import DatabaseError, connection, transaction
 
 from tests.audit_support import record_history
-from workflow.audit import record
+from workflow.audit import Actor, record
+from workflow.audit.canonical import GENESIS_HASH, canonical_data, event_hash, format_time
 from workflow.audit.verify import verify_chains
-from workflow.models import AuditEvent
+from workflow.models import AuditEvent, AuditStreamHead
 
 pytestmark = pytest.mark.postgres
 
@@ -89,3 +92,76 @@ def test_verification_reads_awkward_text_exactly_and_in_parallel(monkeypatch: py
     assert [(b.stream, b.seq) for b in broken.breaks] == [
         (f"disclosureorder:DO-{n}\t\\x", 7) for n in range(3)
     ]
+
+
+TRICKY_DATA = [
+    {"note": "حکم دادگاه شماره ۱۴۰۳/۱۲۳ — «افشا»", "ref": "DO-۱۴۰۳-۰۰۰۱"},
+    {"quote": 'say "no"', "back": "C:\\x\\n", "ctl": "\x01\x1f\t\n\r\x08\x0c", "del": "\x7f"},
+    {"n": 0, "neg": -(2**53 - 1), "big": 2**53 - 1, "t": True, "f": False, "z": None},
+    {"b": {"z": [1, {"y": [], "x": {}}], "a": "\U0001f600"}, "\U00010000": 1, "\uffff": 2, "": "empty key"},
+    {},
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("data", TRICKY_DATA)
+def test_the_database_append_hashes_exactly_the_python_canonical_bytes(data: dict[str, object]) -> None:
+    """workflow_audit_append (one round trip) stores the hash Python's encoding gives for the
+    same event: Persian text, escapes and control characters, numbers, nested objects."""
+    stream = 'disclosureorder:DO-«۱۴۰۳»\t"x"\\'
+    first = record("test.first", actor=Actor("user:7", "legal_officer"), stream=stream, data={"n": 1})
+    event = record(
+        "test.tricky\u200f", actor=Actor("customer:«کاربر»", ""), stream=stream, obj="ref:\n«۱»", data=data
+    )
+    stored = AuditEvent.objects.get(pk=event.pk)
+    assert (stored.seq, stored.prev_hash, stored.hash) == (2, first.hash, event.hash)
+    python_hash = event_hash(
+        stream=stored.stream,
+        seq=stored.seq,
+        occurred_at=format_time(stored.occurred_at),
+        actor=stored.actor,
+        actor_role=stored.actor_role,
+        action=stored.action,
+        object_ref=stored.object_ref,
+        data_json=canonical_data(data),
+        prev_hash=stored.prev_hash,
+    )
+    assert stored.hash == python_hash
+    assert stored.data_json == canonical_data(data)
+    assert AuditEvent.objects.get(pk=first.pk).prev_hash == GENESIS_HASH
+    assert AuditStreamHead.objects.filter(stream=stream).values_list("seq", "hash").get() == (2, event.hash)
+    assert verify_chains().intact
+
+
+@pytest.mark.django_db
+def test_a_failed_append_leaves_neither_event_nor_head_behind() -> None:
+    record_history({"disclosureorder:DO-R": 1})
+
+    def change_that_fails() -> None:
+        with transaction.atomic():
+            record("test.kept", actor=None, stream="disclosureorder:DO-R")
+            record("test.new_stream", actor=None, stream="disclosureorder:DO-NEW")
+            raise DatabaseError("the change being audited failed")
+
+    with pytest.raises(DatabaseError, match="being audited"):
+        change_that_fails()
+    assert list(AuditEvent.objects.values_list("stream", "seq")) == [("disclosureorder:DO-R", 1)]
+    assert list(AuditStreamHead.objects.values_list("stream", "seq")) == [("disclosureorder:DO-R", 1)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_append_function_migration_is_reversible() -> None:
+    def installed() -> bool:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_proc WHERE proname = 'workflow_audit_append'")
+            return cursor.fetchone()[0] == 1
+
+    assert installed()
+    call_command("migrate", "workflow", "0006", verbosity=0)
+    try:
+        assert not installed()
+    finally:
+        call_command("migrate", "workflow", verbosity=0)
+    assert installed()
+    record_history({"system": 1})
+    assert verify_chains().intact

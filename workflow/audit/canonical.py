@@ -65,6 +65,57 @@ def format_time(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def json_string_or_null(value: str) -> str:
+    """How the envelope spells an optional text field: a JSON string, or ``null`` when empty."""
+    return encode_basestring(value) if value else "null"
+
+
+def event_layout(
+    stream_json: str,
+    occurred_at: str,
+    actor_json: str,
+    role_json: str,
+    action_json: str,
+    object_json: str,
+    data_json: str,
+) -> tuple[str, str, str]:
+    """The JCS text of one event around its two chain fields, which only the stream's head
+    decides: the event is ``before + prev_hash + between + str(seq) + after``.
+
+    The one spelling of the envelope (keys in sorted order; values already JSON). ``encode_event``
+    fills the holes in Python; on PostgreSQL ``record`` sends the three parts and the database
+    fills them from the head it has locked (``workflow_audit_append``), so both hash the same bytes.
+    """
+    return (
+        f'{{"action":{action_json},"actor":{actor_json},"data":{data_json},"object":{object_json},'
+        f'"occurred_at":"{occurred_at}","prev_hash":"',
+        f'","role":{role_json},"seq":',
+        f',"stream":{stream_json}}}',
+    )
+
+
+def event_parts(
+    *,
+    stream: str,
+    occurred_at: str,
+    actor: str,
+    actor_role: str,
+    action: str,
+    object_ref: str,
+    data_json: str,
+) -> tuple[str, str, str]:
+    """``event_layout`` from the event's own fields (``data_json`` already canonical)."""
+    return event_layout(
+        encode_basestring(stream),
+        occurred_at,
+        json_string_or_null(actor),
+        json_string_or_null(actor_role),
+        encode_basestring(action),
+        json_string_or_null(object_ref),
+        data_json,
+    )
+
+
 def encode_event(
     stream_json: str,
     seq: int,
@@ -76,9 +127,9 @@ def encode_event(
     data_json: str,
     prev_hash: str,
 ) -> bytes:
-    """The JCS bytes of one event, positional and with the stream already JSON-escaped: the
-    form ``verify_audit`` calls a million times. Keys are in sorted order; ``data_json`` is
-    already canonical."""
+    """The JCS bytes of one event, positional and with the stream already JSON-escaped.
+    ``data_json`` is already canonical. (The same text as ``event_layout``, written out in one
+    f-string: ``verify_audit`` calls this a million times; a test holds the two equal.)"""
     esc = encode_basestring
     return (
         f'{{"action":{esc(action)},"actor":{esc(actor) if actor else "null"},"data":{data_json},'

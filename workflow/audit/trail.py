@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from workflow.models import AuditEvent, AuditStreamHead
 
-from .canonical import GENESIS_HASH, canonical_data, event_hash, format_time
+from .canonical import GENESIS_HASH, canonical_data, event_hash, event_parts, format_time
 
 logger = logging.getLogger(__name__)
 
@@ -28,7 +28,8 @@ _INSERT_EVENT = (
     "prev_hash, hash) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
 )
 _MOVE_HEAD = f"UPDATE {_HEADS} SET seq = %s, hash = %s, updated_at = %s WHERE stream = %s"  # noqa: S608
-_APPEND_PG = f"WITH moved AS ({_MOVE_HEAD}) {_INSERT_EVENT} RETURNING id"
+# PostgreSQL: the whole append in one round trip (migration 0007).
+_APPEND_PG = "SELECT * FROM workflow_audit_append(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
 
 
 @dataclass(frozen=True)
@@ -79,51 +80,48 @@ def record(
 
     Called inside the service's transaction: the stream head is locked, the event chained to
     it and inserted, the head moved — all committed, or rolled back, with the change itself.
+    On PostgreSQL that is one call of the database function ``workflow_audit_append``; on SQLite
+    the same steps are run from here.
     """
     who = actor_of(actor)
     if stream is None:
         stream = SYSTEM_STREAM if obj is None or isinstance(obj, str) else stream_for(obj)
     data_json = canonical_data(data or {})
     moment = occurred_at or timezone.now()
+    fields = {
+        "stream": stream,
+        "occurred_at": format_time(moment),
+        "actor": who.ref,
+        "actor_role": who.role,
+        "action": action,
+        "object_ref": object_ref(obj),
+        "data_json": data_json,
+    }
+    row: list[Any] = [stream, moment, who.ref, who.role, action, fields["object_ref"], data_json]
     # No savepoint: a failed append must fail the caller's whole transaction, not be skipped.
     with transaction.atomic(savepoint=False), connection.cursor() as cursor:
-        # Lock and read the stream's head (appends to one stream queue here); a new stream's
-        # head is created first, by whichever of two racing appends comes first.
-        # (SQLite has no FOR UPDATE: its IMMEDIATE transactions already serialise writers.)
-        lock_head = _READ_HEAD + (" FOR UPDATE" if connection.vendor == "postgresql" else "")
-        cursor.execute(lock_head, [stream])
-        head = cursor.fetchone()
-        if head is None:
-            cursor.execute(_NEW_HEAD, [stream, GENESIS_HASH, moment])
-            cursor.execute(lock_head, [stream])
-            head = cursor.fetchone()
-        head_seq, head_hash = head
-        fields = {
-            "stream": stream,
-            "seq": head_seq + 1,
-            "occurred_at": format_time(moment),
-            "actor": who.ref,
-            "actor_role": who.role,
-            "action": action,
-            "object_ref": object_ref(obj),
-            "data_json": data_json,
-            "prev_hash": head_hash,
-        }
-        digest = event_hash(**fields)
-        row = [stream, fields["seq"], moment, who.ref, who.role, action, fields["object_ref"], data_json]
-        row += [head_hash, digest]
         if connection.vendor == "postgresql":
-            # The event and the moved head in one statement: appends cost four round trips.
-            cursor.execute(_APPEND_PG, [fields["seq"], digest, moment, stream, *row])
-            (pk,) = cursor.fetchone()
+            # One round trip: the database locks the head and fills the two chain fields into
+            # the event's canonical text, encoded here (see canonical.event_layout).
+            cursor.execute(_APPEND_PG, [*row, *event_parts(**fields)])
+            pk, seq, head_hash, digest = cursor.fetchone()
         else:
-            cursor.execute(_INSERT_EVENT, row)
+            # SQLite has no FOR UPDATE: its IMMEDIATE transactions already serialise writers.
+            cursor.execute(_READ_HEAD, [stream])
+            head = cursor.fetchone()
+            if head is None:  # a new stream's head, created by whichever append comes first
+                cursor.execute(_NEW_HEAD, [stream, GENESIS_HASH, moment])
+                cursor.execute(_READ_HEAD, [stream])
+                head = cursor.fetchone()
+            seq, head_hash = head[0] + 1, head[1]
+            digest = event_hash(**fields, seq=seq, prev_hash=head_hash)
+            cursor.execute(_INSERT_EVENT, [stream, seq, *row[1:], head_hash, digest])
             pk = cursor.lastrowid
-            cursor.execute(_MOVE_HEAD, [fields["seq"], digest, moment, stream])
+            cursor.execute(_MOVE_HEAD, [seq, digest, moment, stream])
     event = AuditEvent(
         pk=pk,
         stream=stream,
-        seq=fields["seq"],
+        seq=seq,
         occurred_at=moment,
         actor=who.ref,
         actor_role=who.role,
