@@ -70,7 +70,8 @@ def test_concurrent_appends_to_one_stream_give_contiguous_seqs_and_an_intact_cha
 
 @pytest.mark.django_db(transaction=True)
 def test_verification_reads_awkward_text_exactly_and_in_parallel(monkeypatch: pytest.MonkeyPatch) -> None:
-    """COPY escapes backslashes, tabs and newlines; the parallel verifier must undo that exactly."""
+    """Backslashes, tabs, newlines and other control characters in any text column are read back
+    exactly, by one process and by two."""
     from workflow.audit import verify
 
     awkward = {"note": "tab\there\\back\nslash\r\x0b\x0c\x08 «فارسی» \U0001f600", "path": "C:\\new"}
