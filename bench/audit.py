@@ -3,7 +3,8 @@
 1. Append rate (events/s) with 1 and 8 concurrent writers (processes, distinct orders' streams,
    each append in its own transaction as in production) beside a plain INSERT of a similar row.
    Target: appends >= 50% of plain INSERT with 8 writers.
-2. ``verify_audit`` rate over 1,000,000 events beside hashlib SHA-256 over the same canonical bytes.
+2. ``verify_audit`` rate over 1,000,000 events (one process, the default; then two, for
+   information) beside hashlib SHA-256 over the same canonical bytes, both best of three.
    Target: >= 30% of the raw hashing rate.
 3. Checkpoint time over those events (the first checkpoint covers them all) and after 1,000 more,
    beside the raw hashing time of the same bytes; inclusion/consistency proof and bundle sizes.
@@ -185,10 +186,13 @@ def bulk_load(total: int) -> float:
                         (stream, seq, moment, actor, "legal_officer", action, stream, data, prev, digest)
                     )
                     prev = digest
-                started = time.perf_counter()
-                for blob in blobs:
-                    sha256(blob).hexdigest()
-                hashing += time.perf_counter() - started
+                fastest = float("inf")
+                for _round in range(3):  # best of three, as the verification is
+                    started = time.perf_counter()
+                    for blob in blobs:
+                        sha256(blob).hexdigest()
+                    fastest = min(fastest, time.perf_counter() - started)
+                hashing += fastest
                 for row in rows:
                     copy.write_row(row)
                 heads.append((stream, count, prev, base))
@@ -204,6 +208,8 @@ def bulk_load(total: int) -> float:
 
 
 def bench_verify() -> float:
+    """``verify_chains`` as ``verify_audit`` runs it by default (one process), best of three;
+    then with two processes (``AUDIT_VERIFY_PROCESSES=2``), for information."""
     from workflow.audit.verify import _rows, verify_chains
 
     print(f"\n== verify_audit over {EVENTS:,} events ({EVENTS // PER_STREAM:,} streams)")
@@ -211,22 +217,35 @@ def bench_verify() -> float:
     hashing = bulk_load(EVENTS)
     print(f"bulk load (COPY of precomputed rows): {time.perf_counter() - started:.1f} s")
 
-    started = time.perf_counter()
-    read = sum(len(batch) for batch in _rows(None, None))
-    reading = time.perf_counter() - started
-    started = time.perf_counter()
-    report = verify_chains()
-    elapsed = time.perf_counter() - started
-    assert report.intact, report.breaks[:3]
-    assert report.events >= EVENTS
+    def best_of_three(processes: int) -> float:
+        fastest = float("inf")
+        for _round in range(3):
+            started = time.perf_counter()
+            report = verify_chains(processes=processes)
+            fastest = min(fastest, time.perf_counter() - started)
+            assert report.intact, report.breaks[:3]
+            assert report.events >= EVENTS
+        return fastest
+
+    reading = float("inf")
+    for _round in range(3):
+        started = time.perf_counter()
+        read = sum(len(batch) for batch in _rows(None, None))
+        reading = min(reading, time.perf_counter() - started)
+    elapsed = best_of_three(1)
     ours, raw = EVENTS / elapsed, EVENTS / hashing
     print(
-        f"verify: {ours:11,.0f} events/s ({elapsed:.2f} s)   raw SHA-256 of the same bytes {raw:11,.0f}/s "
-        f"({hashing:.2f} s)   ratio {ours / raw:6.1%}   (target >= 30%)"
+        f"verify (1 process): {ours:11,.0f} events/s ({elapsed:.2f} s)   raw SHA-256 of the same bytes "
+        f"{raw:11,.0f}/s ({hashing:.2f} s)   ratio {ours / raw:6.1%}   (target >= 30%)"
     )
     print(
         f"(ceiling: only reading the rows from PostgreSQL, one process, no hashing: "
         f"{read / reading:,.0f} events/s, {read / reading / raw:.1%} of raw hashing)"
+    )
+    elapsed = best_of_three(2)
+    print(
+        f"verify (2 processes, AUDIT_VERIFY_PROCESSES=2): {EVENTS / elapsed:11,.0f} events/s "
+        f"({elapsed:.2f} s)   ratio {EVENTS / elapsed / raw:6.1%}"
     )
     return hashing
 

@@ -230,6 +230,9 @@ CELERY_BEAT_SCHEDULE["audit-verify"] = {
     "task": "workflow.audit.tasks.verify_trail",
     "schedule": float(os.environ.get("AUDIT_VERIFY_HOURS", "24")) * 3600,
 }
+# verify_audit on PostgreSQL: processes that each verify a range of streams (the database needs
+# cores of its own too: on a 2-core host one process is as fast).
+AUDIT_VERIFY_PROCESSES = int(os.environ.get("AUDIT_VERIFY_PROCESSES", "1"))
 
 # --- Signing, encryption at rest, audit witness ---------------------------------------------
 SIGNING_DIR = Path(os.environ.get("SIGNING_DIR", VAR_DIR / "signing"))

@@ -2,9 +2,11 @@
 what Python would, and concurrent appends keep one clean chain."""
 
 import threading
+from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.db import DatabaseError, connection, transaction
 
 from tests.audit_support import record_history
@@ -69,18 +71,16 @@ def test_concurrent_appends_to_one_stream_give_contiguous_seqs_and_an_intact_cha
 
 
 @pytest.mark.django_db(transaction=True)
-def test_verification_reads_awkward_text_exactly_and_in_parallel(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("processes", [1, 2, 3])
+def test_verification_reads_awkward_text_exactly_in_any_number_of_processes(processes: int) -> None:
     """Backslashes, tabs, newlines and other control characters in any text column are read back
-    exactly, by one process and by two."""
-    from workflow.audit import verify
-
+    exactly; split over processes, the report is the one a single process gives."""
     awkward = {"note": "tab\there\\back\nslash\r\x0b\x0c\x08 «فارسی» \U0001f600", "path": "C:\\new"}
     for n in range(30):
         record(
             "test.awkward", actor=None, stream=f"disclosureorder:DO-{n % 3}\t\\x", obj="ref:\n1", data=awkward
         )
-    monkeypatch.setattr(verify, "PARALLEL_ABOVE", 0)
-    report = verify_chains()
+    report = verify_chains(processes=processes)
     assert report.intact, report.breaks
     assert (report.events, report.streams) == (30, 3)
     with connection.cursor() as cursor:
@@ -89,10 +89,44 @@ def test_verification_reads_awkward_text_exactly_and_in_parallel(monkeypatch: py
             "UPDATE workflow_auditevent SET data_json = replace(data_json, 'tab', 'tap') WHERE seq = 7"
         )
         cursor.execute("SET session_replication_role = origin")
-    broken = verify_chains()
+    broken = verify_chains(processes=processes)
     assert [(b.stream, b.seq) for b in broken.breaks] == [
         (f"disclosureorder:DO-{n}\t\\x", 7) for n in range(3)
     ]
+    assert broken.heads == verify_chains(processes=1).heads
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parallel_verification_splits_the_streams_into_ranges_of_similar_size() -> None:
+    from workflow.audit.verify import _split_points
+
+    record_history({"disclosureorder:DO-A": 6, "disclosureorder:DO-B": 1, "disclosureorder:DO-C": 5})
+    record_history({"disclosureorder:DO-D": 6, "system": 2})
+    # 20 events: A B C | D system is 12 | 8; A B | C D | system is 7 | 11 | 2
+    assert _split_points(2) == ["disclosureorder:DO-D"]
+    assert _split_points(3) == ["disclosureorder:DO-C", "system"]
+    assert len(_split_points(10)) == 4  # never more ranges than streams
+    assert verify_chains(processes=3).intact
+
+
+@pytest.mark.django_db(transaction=True)
+def test_verify_audit_takes_a_number_of_processes(signing: object) -> None:
+    record_history({"disclosureorder:DO-A": 3, "system": 2})
+    call_command("checkpoint_audit", stdout=StringIO())
+    out = StringIO()
+    call_command("verify_audit", "--processes", "2", "--no-record", stdout=out)
+    assert "5 events in 2 streams verified" in out.getvalue()
+    with pytest.raises(CommandError, match="at least 1"):
+        call_command("verify_audit", "--processes", "0", "--no-record")
+
+
+@pytest.mark.django_db
+def test_inside_a_transaction_verification_stays_in_one_process() -> None:
+    """Forked processes could not see the transaction's uncommitted events: it walks them itself."""
+    record_history({"disclosureorder:DO-A": 3, "system": 2})
+    report = verify_chains(processes=2)
+    assert report.intact
+    assert report.events == 5
 
 
 TRICKY_DATA = [

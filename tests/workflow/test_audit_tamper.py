@@ -78,6 +78,13 @@ def test_an_altered_field_is_named_by_stream_and_seq(trail: bool) -> None:
     assert "altered" in assert_broken_at(A, 3)
 
 
+def test_asking_for_more_processes_names_the_same_first_broken_event(trail: bool, settings: Any) -> None:
+    """SQLite (and a run inside a transaction) verifies in one process whatever is asked."""
+    settings.AUDIT_VERIFY_PROCESSES = 4
+    raw_sql("UPDATE workflow_auditevent SET action = 'test.innocent' WHERE stream = %s AND seq = 3", [B])
+    assert "altered" in assert_broken_at(B, 3)
+
+
 def test_altered_data_is_caught_too(trail: bool) -> None:
     raw_sql("UPDATE workflow_auditevent SET data_json = '{\"n\":99}' WHERE stream = %s AND seq = 2", [B])
     assert_broken_at(B, 2)

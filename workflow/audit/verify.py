@@ -1,27 +1,28 @@
 """Re-derive every chain and compare it with what is stored (``manage.py verify_audit``).
 
 Built for speed, since it reads every event: on PostgreSQL the rows come from one query
-streamed in chunks, converted in C, with the time already spelt as the canonical encoding spells it, and
-above ``PARALLEL_ABOVE`` events the streams are split in two halves verified in two processes.
-The bytes hashed are exactly those ``record`` hashed (``canonical.encode_event`` for both).
+streamed in chunks, converted in C, with the time already spelt as the canonical encoding spells it;
+with ``AUDIT_VERIFY_PROCESSES`` > 1 (or ``verify_audit --processes``) the streams are split into
+ranges verified by that many processes.
+The bytes hashed are those ``record`` hashed: ``canonical.encode_event`` here and on SQLite,
+the same layout filled in by the database on PostgreSQL (``canonical.event_layout``).
 """
 
 import hashlib
 import multiprocessing
-import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from itertools import islice
 from json.encoder import encode_basestring
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, connections
 
 from workflow.models import AuditEvent, AuditStreamHead
 
 from .canonical import GENESIS_HASH, encode_event, format_time
 
-PARALLEL_ABOVE = 200_000
 _BATCH = 20_000
 _STREAM_CHUNK = 2_000  # rows per message of the server's stream
 
@@ -179,45 +180,52 @@ def _walk_in_child(promises: Promises, low: str | None, high: str | None, pipe: 
         pipe.close()
 
 
-def _split_point() -> str | None:
-    """The stream that halves the events, roughly (by stream heads' sequence numbers)."""
+def _split_points(parts: int) -> list[str]:
+    """Streams that cut the trail into ``parts`` ranges of roughly equal events (by the stream
+    heads' sequence numbers); fewer when there are fewer streams."""
     heads = list(AuditStreamHead.objects.order_by("stream").values_list("stream", "seq"))
-    total, running = sum(seq for _s, seq in heads), 0
-    for stream, seq in heads:
-        running += seq
-        if running * 2 >= total:
-            return stream
-    return None
+    total, before = sum(seq for _s, seq in heads), 0
+    cuts: list[str] = []
+    for stream, seq in heads:  # a cut is the first stream of the next range
+        if before and len(cuts) < parts - 1 and before * parts >= total * (len(cuts) + 1):
+            cuts.append(stream)
+        before += seq
+    return cuts
 
 
-def _walk_all(promises: Promises, stop_at_first: bool) -> _Walk:
+def _walk_all(promises: Promises, stop_at_first: bool, processes: int) -> _Walk:
     parallel = (
-        connection.vendor == "postgresql"
+        processes > 1
+        and connection.vendor == "postgresql"
         and not stop_at_first
-        and not connection.in_atomic_block  # the child needs committed rows and its own connection
-        and (os.cpu_count() or 1) > 1
-        and AuditStreamHead.objects.count() > 1
-        and AuditEvent.objects.count() > PARALLEL_ABOVE
+        and not connection.in_atomic_block  # a child needs committed rows and its own connection
     )
-    split = _split_point() if parallel else None
-    if split is None:
+    cuts = _split_points(processes) if parallel else []
+    if not cuts:
         return _walk(promises, stop_at_first=stop_at_first)
+    bounds = list(zip([None, *cuts], [*cuts, None], strict=True))
     context = multiprocessing.get_context("fork")
-    receiver, sender = context.Pipe(duplex=False)
-    connections.close_all()
-    child = context.Process(target=_walk_in_child, args=(promises, split, None, sender))
-    child.start()
-    sender.close()
-    first = _walk(promises, None, split)
-    second: _Walk = receiver.recv()
-    child.join()
-    first.events += second.events
-    first.breaks += second.breaks
-    first.last.update(second.last)
-    return first
+    connections.close_all()  # no connection may be shared across the fork
+    children = []
+    for low, high in bounds[1:]:
+        receiver, sender = context.Pipe(duplex=False)
+        child = context.Process(target=_walk_in_child, args=(promises, low, high, sender))
+        child.start()
+        sender.close()
+        children.append((child, receiver))
+    walk = _walk(promises, *bounds[0])
+    for child, receiver in children:
+        part: _Walk = receiver.recv()
+        child.join()
+        walk.events += part.events
+        walk.breaks += part.breaks
+        walk.last.update(part.last)
+    return walk
 
 
-def verify_chains(*, stop_at_first: bool = False, checkpointed: Promises | None = None) -> Report:
+def verify_chains(
+    *, stop_at_first: bool = False, checkpointed: Promises | None = None, processes: int | None = None
+) -> Report:
     """Walk every stream in seq order; report each break, the first one first.
 
     Caught: an altered field (the hash no longer matches), a deleted event (a gap in seq, or
@@ -226,10 +234,16 @@ def verify_chains(*, stop_at_first: bool = False, checkpointed: Promises | None 
     With ``checkpointed`` (from the witness), also what someone with database rights could
     hide from the chains alone: a tail cut together with its head row, and a stream (or the
     whole table) replaced by a consistent fake chain — back to the last checkpoint.
+
+    ``processes`` (default ``settings.AUDIT_VERIFY_PROCESSES``, 1): on PostgreSQL, split the
+    streams into that many ranges, each walked by its own forked process over its own
+    connection; not inside a transaction (the children could not see its rows), nor with
+    ``stop_at_first``. The report is the same either way.
     """
     promises = dict(checkpointed or {})
     stored_heads = dict(AuditStreamHead.objects.values_list("stream", "seq"))
-    walk = _walk_all(promises, stop_at_first)
+    wanted = settings.AUDIT_VERIFY_PROCESSES if processes is None else processes
+    walk = _walk_all(promises, stop_at_first, max(1, wanted))
     report = Report(events=walk.events, streams=len(walk.last), breaks=walk.breaks)
     if stop_at_first and walk.breaks:
         return report

@@ -21,6 +21,13 @@ class Command(BaseCommand):
             action="store_true",
             help="do not audit the run (the integrity panel shows audited runs)",
         )
+        parser.add_argument(
+            "--processes",
+            type=int,
+            default=None,
+            help="PostgreSQL: verify ranges of streams in this many processes "
+            "(default AUDIT_VERIFY_PROCESSES, 1)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         witness = read_witness()
@@ -34,7 +41,9 @@ class Command(BaseCommand):
                 f"the database records {recorded} checkpoints; the witness holds {held} valid ones"
             )
             self.stderr.write(f"WITNESS: {witness.problems[-1]}")
-        report = verify_chains(checkpointed=witness.promises)
+        if options["processes"] is not None and options["processes"] < 1:
+            raise CommandError("--processes must be at least 1")
+        report = verify_chains(checkpointed=witness.promises, processes=options["processes"])
         if not options["no_record"]:
             record_verification(report, witness)
         latest = witness.latest
