@@ -145,13 +145,14 @@ def bench_appends() -> None:
 
 
 def bulk_load(total: int) -> float:
-    """COPY ``total`` precomputed events (chained per stream); returns raw hashing seconds of their bytes."""
+    """COPY ``total`` precomputed events (chained per stream); returns the raw hashing seconds of
+    their canonical bytes (SHA-256 and hex digest of each, best of three passes)."""
     from workflow.audit.canonical import GENESIS_HASH, event_bytes
 
     streams = max(1, total // PER_STREAM)
     base = dt.datetime(2025, 3, 20, 8, 0, tzinfo=dt.UTC)
-    hashing = 0.0
     sha256 = hashlib.sha256
+    every_blob: list[bytes] = []
     heads = []
     with psycopg.connect(os.environ["DATABASE_URL"]) as conn, conn.cursor() as cur:
         with cur.copy(
@@ -186,13 +187,7 @@ def bulk_load(total: int) -> float:
                         (stream, seq, moment, actor, "legal_officer", action, stream, data, prev, digest)
                     )
                     prev = digest
-                fastest = float("inf")
-                for _round in range(3):  # best of three, as the verification is
-                    started = time.perf_counter()
-                    for blob in blobs:
-                        sha256(blob).hexdigest()
-                    fastest = min(fastest, time.perf_counter() - started)
-                hashing += fastest
+                every_blob += blobs
                 for row in rows:
                     copy.write_row(row)
                 heads.append((stream, count, prev, base))
@@ -204,6 +199,12 @@ def bulk_load(total: int) -> float:
                 copy.write_row((stream, seq, digest, moment, 0))
         conn.commit()
         cur.execute("ANALYZE workflow_auditevent")
+    hashing = float("inf")
+    for _round in range(3):  # best of three passes over all the bytes, as the verification is timed
+        started = time.perf_counter()
+        for blob in every_blob:
+            sha256(blob).hexdigest()
+        hashing = min(hashing, time.perf_counter() - started)
     return hashing
 
 

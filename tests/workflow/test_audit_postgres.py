@@ -200,3 +200,20 @@ def test_the_append_function_migration_is_reversible() -> None:
     assert installed()
     record_history({"system": 1})
     assert verify_chains().intact
+
+
+@pytest.mark.django_db
+def test_stopping_at_the_first_break_cancels_the_rest_of_the_read() -> None:
+    """The rows come from one streamed query: a walk that stops early must leave the connection
+    usable (here 5,000 unchained rows follow the broken first event)."""
+    record_history({"disclosureorder:DO-A": 2})
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO workflow_auditevent (stream, seq, occurred_at, actor, actor_role, action,"
+            " object_ref, data_json, prev_hash, hash) SELECT 'disclosureorder:DO-B', n, now(), '', '',"
+            " 'test.bulk', '', '{}', repeat('0', 64), md5(n::text) || md5(n::text)"
+            " FROM generate_series(1, 5000) AS n"
+        )
+    report = verify_chains(stop_at_first=True)
+    assert [(b.stream, b.seq) for b in report.breaks] == [("disclosureorder:DO-B", 1)]
+    assert AuditEvent.objects.count() == 5002

@@ -105,8 +105,11 @@ def _streamed_rows(sql: str, params: list[str]) -> Iterator[list[Row]]:
     chunk = _STREAM_CHUNK if pq.version() >= 170000 else 1
     with raw.cursor() as cursor:
         rows = cursor.stream(sql, params, size=chunk)
-        while batch := list(islice(rows, _BATCH)):
-            yield batch
+        try:
+            while batch := list(islice(rows, _BATCH)):
+                yield batch
+        finally:
+            rows.close()  # a walk that stops early cancels the rest of the query
 
 
 @dataclass
