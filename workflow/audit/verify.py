@@ -4,7 +4,7 @@ Built for speed, since it reads every event: on PostgreSQL the rows come from on
 streamed in chunks, converted in C, with the time already spelt as the canonical encoding spells it;
 with ``AUDIT_VERIFY_PROCESSES`` > 1 (or ``verify_audit --processes``) the streams are split into
 ranges verified by that many processes.
-The bytes hashed are those ``record`` hashed: ``canonical.encode_event`` here and on SQLite,
+The bytes hashed are those ``record`` hashed: ``canonical.encode_event_json`` here and on SQLite,
 the same layout filled in by the database on PostgreSQL (``canonical.event_layout``).
 """
 
@@ -21,10 +21,11 @@ from django.db import connection, connections
 
 from workflow.models import AuditEvent, AuditStreamHead
 
-from .canonical import GENESIS_HASH, encode_event, format_time
+from .canonical import GENESIS_HASH, encode_event_json, format_time, json_string_or_null
 
 _BATCH = 20_000
 _STREAM_CHUNK = 2_000  # rows per message of the server's stream
+_SPELLINGS = 50_000  # names whose JSON spelling a walk remembers, at most
 
 
 @dataclass(frozen=True)
@@ -119,6 +120,13 @@ class _Walk:
     last: dict[str, tuple[int, str]] = field(default_factory=dict)  # per stream: last seq and hash seen
 
 
+def _remember(spellings: dict[str, str], name: str, spelt: str) -> str:
+    if len(spellings) >= _SPELLINGS:
+        spellings.clear()
+    spellings[name] = spelt
+    return spelt
+
+
 def _walk(
     promises: Promises, low: str | None = None, high: str | None = None, stop_at_first: bool = False
 ) -> _Walk:
@@ -126,6 +134,11 @@ def _walk(
     walk = _Walk()
     last = walk.last
     sha256 = hashlib.sha256
+    # Actors, roles, actions and objects repeat from event to event: their JSON spellings are
+    # remembered (an object that is the stream itself, as most are, is spelt like the stream).
+    optional: dict[str, str] = {}  # actor, role, object: "" is null
+    actions: dict[str, str] = {}
+    spelt_optional, spelt_action = optional.get, actions.get
     current: str | None = None
     stream_json = ""
     expected_seq, expected_prev, broken = 1, GENESIS_HASH, False
@@ -151,7 +164,19 @@ def _walk(
                 )
             elif (
                 sha256(
-                    encode_event(stream_json, seq, when, actor, role, action, obj, data_json, prev_hash)
+                    encode_event_json(
+                        stream_json,
+                        seq,
+                        when,
+                        spelt_optional(actor) or _remember(optional, actor, json_string_or_null(actor)),
+                        spelt_optional(role) or _remember(optional, role, json_string_or_null(role)),
+                        spelt_action(action) or _remember(actions, action, encode_basestring(action)),
+                        stream_json
+                        if obj == stream and obj
+                        else spelt_optional(obj) or _remember(optional, obj, json_string_or_null(obj)),
+                        data_json,
+                        prev_hash,
+                    )
                 ).hexdigest()
                 != digest
             ):
