@@ -144,14 +144,16 @@ def bench_appends() -> None:
 # --- 2. bulk load, verify ------------------------------------------------------------------------
 
 
-def bulk_load(total: int) -> float:
+def bulk_load(total: int) -> tuple[float, float]:
     """COPY ``total`` precomputed events (chained per stream); returns the raw hashing seconds of
-    their canonical bytes (SHA-256 and hex digest of each, best of three passes)."""
+    their canonical bytes (SHA-256 and hex digest of each): best of three passes over all of them,
+    and (the method of earlier figures) one pass, stream by stream, while the load ran."""
     from workflow.audit.canonical import GENESIS_HASH, event_bytes
 
     streams = max(1, total // PER_STREAM)
     base = dt.datetime(2025, 3, 20, 8, 0, tzinfo=dt.UTC)
     sha256 = hashlib.sha256
+    during_load = 0.0
     every_blob: list[bytes] = []
     heads = []
     with psycopg.connect(os.environ["DATABASE_URL"]) as conn, conn.cursor() as cur:
@@ -187,6 +189,10 @@ def bulk_load(total: int) -> float:
                         (stream, seq, moment, actor, "legal_officer", action, stream, data, prev, digest)
                     )
                     prev = digest
+                started = time.perf_counter()
+                for blob in blobs:
+                    sha256(blob).hexdigest()
+                during_load += time.perf_counter() - started
                 every_blob += blobs
                 for row in rows:
                     copy.write_row(row)
@@ -205,7 +211,7 @@ def bulk_load(total: int) -> float:
         for blob in every_blob:
             sha256(blob).hexdigest()
         hashing = min(hashing, time.perf_counter() - started)
-    return hashing
+    return hashing, during_load
 
 
 def bench_verify() -> float:
@@ -215,7 +221,7 @@ def bench_verify() -> float:
 
     print(f"\n== verify_audit over {EVENTS:,} events ({EVENTS // PER_STREAM:,} streams)")
     started = time.perf_counter()
-    hashing = bulk_load(EVENTS)
+    hashing, during_load = bulk_load(EVENTS)
     print(f"bulk load (COPY of precomputed rows): {time.perf_counter() - started:.1f} s")
 
     def best_of_three(processes: int) -> float:
@@ -238,6 +244,10 @@ def bench_verify() -> float:
     print(
         f"verify (1 process): {ours:11,.0f} events/s ({elapsed:.2f} s)   raw SHA-256 of the same bytes "
         f"{raw:11,.0f}/s ({hashing:.2f} s)   ratio {ours / raw:6.1%}   (target >= 30%)"
+    )
+    print(
+        f"(against one hashing pass during the bulk load, the method of earlier figures: "
+        f"{EVENTS / during_load:,.0f}/s ({during_load:.2f} s), ratio {ours * during_load / EVENTS:.1%})"
     )
     print(
         f"(ceiling: only reading the rows from PostgreSQL, one process, no hashing: "
