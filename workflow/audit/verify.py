@@ -227,6 +227,7 @@ def _walk_all(promises: Promises, stop_at_first: bool, processes: int) -> _Walk:
         and connection.vendor == "postgresql"
         and not stop_at_first
         and not connection.in_atomic_block  # a child needs committed rows and its own connection
+        and not multiprocessing.current_process().daemon  # a daemon (a pool's worker) may not fork
     )
     cuts = _split_points(processes) if parallel else []
     if not cuts:
