@@ -149,7 +149,7 @@ AXES_VERBOSE = False
 _cache_url = os.environ.get("CACHE_URL", "")
 CACHES = {
     "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _cache_url}
+        {"BACKEND": "requests_portal.cache.PortalRedisCache", "LOCATION": _cache_url}
         if _cache_url.startswith(("redis://", "rediss://"))
         else {
             "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
