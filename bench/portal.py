@@ -23,7 +23,8 @@ machine falls on every page alike instead of on whichever page happened to run t
 information only, it also measures the staff "floor": an empty page behind the same sign-in gate
 (session, user, TOTP device, role), the least any signed-in page costs.
 
-    .venv/bin/python bench/portal.py [--orders 100000] [--clients 20] [--seconds 20] [--workers 5]
+    .venv/bin/python bench/portal.py [--orders 100000] [--clients 20] [--seconds 20]
+        [--workers N] [--threads N]
         [--rounds 3] [--db-url postgres://postgres@127.0.0.1:5432/bench_portal] [--reseed]
         [--cache-url redis://127.0.0.1:6379/7] [--write-every 1.0]
 """
@@ -57,7 +58,8 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--orders", type=int, default=100_000)
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=20.0)
-    parser.add_argument("--workers", type=int, default=5)
+    parser.add_argument("--workers", type=int, default=0, help="gunicorn.conf.py's default when 0")
+    parser.add_argument("--threads", type=int, default=0, help="gunicorn.conf.py's default when 0")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--port", type=int, default=8931)
     parser.add_argument("--db-url", default="postgres://postgres@127.0.0.1:5432/bench_portal")
@@ -379,14 +381,17 @@ def session_for(user: User) -> str:
 def start_server() -> subprocess.Popen[bytes]:
     command = [
         str(Path(sys.executable).parent / "gunicorn"),
+        "--config=gunicorn.conf.py",
         "requests_portal.wsgi",
-        f"--bind=127.0.0.1:{ARGS.port}",
-        f"--workers={ARGS.workers}",
-        "--worker-class=sync",
-        "--log-level=warning",
         f"--chdir={ROOT}",
     ]
-    server = subprocess.Popen(command, env=os.environ.copy(), start_new_session=True)
+    env = os.environ.copy()
+    env["WEB_BIND"] = f"127.0.0.1:{ARGS.port}"
+    if ARGS.workers:
+        env["WEB_CONCURRENCY"] = str(ARGS.workers)
+    if ARGS.threads:
+        env["WEB_THREADS"] = str(ARGS.threads)
+    server = subprocess.Popen(command, env=env, cwd=ROOT, start_new_session=True)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
@@ -535,7 +540,8 @@ def main() -> None:
         load(["/bench/hello/", "/officer/", *[f"/officer/orders/{r}/" for r in sample[:20]]], cookie, 5)
         print(
             f"{total:,} orders in PostgreSQL; {ARGS.clients} concurrent clients;"
-            f" {ARGS.workers} gunicorn workers; "
+            f" gunicorn.conf.py (WEB_CONCURRENCY={ARGS.workers or 'default'},"
+            f" WEB_THREADS={ARGS.threads or 'default'}); "
             f"{ARGS.seconds:g} s per page in {ARGS.rounds} interleaved rounds; load average {load_average()}"
         )
         pages = {
