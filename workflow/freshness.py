@@ -17,6 +17,7 @@ commit and stores them, in a process killed between that commit and its second r
 leaves that rendering valid until it expires (``PORTAL_PAGE_CACHE_SECONDS``).
 """
 
+import hashlib
 import secrets
 from collections.abc import Iterable
 
@@ -28,7 +29,8 @@ PREFIX = "portal:fresh:"
 
 
 def key_of(name: str) -> str:
-    return f"{PREFIX}{name}"
+    # Hashed: a stream's name may hold characters a cache key may not (spaces, any length).
+    return PREFIX + hashlib.blake2b(name.encode(), digest_size=16).hexdigest()
 
 
 def tokens(names: Iterable[str]) -> dict[str, str]:
