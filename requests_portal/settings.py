@@ -147,7 +147,7 @@ AXES_VERBOSE = False
 # those changes invalidate what it holds (workflow.freshness): CACHE_URL (redis://…) in
 # production; the embedded shape's processes share a file cache under var/cache.
 _cache_url = os.environ.get("CACHE_URL", "")
-CACHES = {
+CACHES: dict[str, dict[str, object]] = {
     "default": (
         {"BACKEND": "requests_portal.cache.PortalRedisCache", "LOCATION": _cache_url}
         if _cache_url.startswith(("redis://", "rediss://"))
