@@ -7,8 +7,9 @@ the stream's token and ``ALL`` when that transaction commits; the page caches st
 rendering beside the tokens they read *before* reading the data, and serve it only while the
 tokens are unchanged.
 
-Tokens are random, never counters: a token lost from the cache (eviction, restart) comes back
-as a new value, so it can never match a rendering made under the old one. The cache must be
+Tokens are random, never counters: renewing a token drops it, and a token dropped or lost
+from the cache (eviction, restart) comes back as a new random value, so it can never match a
+rendering made under the old one. The cache must be
 shared by every process that changes data (web workers, Celery workers, commands): Redis with
 ``CACHE_URL``, or the embedded shape's file cache.
 
@@ -47,8 +48,10 @@ def tokens(names: Iterable[str]) -> dict[str, str]:
 
 
 def renew(names: Iterable[str]) -> None:
-    """Invalidate every rendering made under these names' current tokens."""
-    cache.set_many({key_of(n): secrets.token_hex(8) for n in set(names)}, timeout=None)
+    """Invalidate every rendering made under these names' current tokens: the tokens are
+    dropped, and the next reader draws a new one (so writes to streams nobody looks at leave
+    no keys behind)."""
+    cache.delete_many([key_of(n) for n in set(names)])
 
 
 def renew_on_commit(names: Iterable[str]) -> None:
