@@ -35,7 +35,7 @@ def token_name(user_pk: Any) -> str:
     return f"staff-user:{user_pk}"
 
 
-def _entry_key(user_pk: Any) -> str:
+def entry_key(user_pk: Any) -> str:
     return f"portal:staff-user:{user_pk}"
 
 
@@ -54,8 +54,8 @@ class StaffBackend(ModelBackend):
 
     def get_user(self, user_id: Any) -> Any:
         name = token_name(user_id)
-        found = cache.get_many([_entry_key(user_id), freshness.key_of(name)])
-        entry, token = found.get(_entry_key(user_id)), found.get(freshness.key_of(name))
+        found = cache.get_many([entry_key(user_id), freshness.key_of(name)])
+        entry, token = found.get(entry_key(user_id)), found.get(freshness.key_of(name))
         if entry is not None and token is not None and entry[0] == token:
             user = entry[1]
         else:
@@ -63,7 +63,7 @@ class StaffBackend(ModelBackend):
             user = self._load(user_id)
             if user is None:
                 return None
-            cache.set(_entry_key(user_id), (token, user), settings.PORTAL_STAFF_CACHE_SECONDS)
+            cache.set(entry_key(user_id), (token, user), settings.PORTAL_STAFF_CACHE_SECONDS)
         return user if self.user_can_authenticate(user) else None
 
     def _load(self, user_id: Any) -> Any:
@@ -74,9 +74,10 @@ class StaffBackend(ModelBackend):
         # permissions (ModelBackend's own per-user caches) and the confirmed devices.
         prefetch_related_objects([user], "groups")
         self.get_all_permissions(user)
-        user.portal_devices = {
-            d.persistent_id: d for d in TOTPDevice.objects.filter(user=user, confirmed=True).order_by("id")
-        }
+        # Without their secrets: the gate needs to know which devices exist, never their keys
+        # (a device that verifies a code is read from the database, by the sign-in form).
+        devices = TOTPDevice.objects.filter(user=user, confirmed=True).only("id", "user", "name", "confirmed")
+        user.portal_devices = {d.persistent_id: d for d in devices.order_by("id")}
         return user
 
 

@@ -3,6 +3,7 @@ else's. Each test first shows that the page really came from the cache (``X-Port
 then changes something and asserts the very next page shows it."""
 
 import datetime as dt
+import pickle
 import re
 from typing import Any
 
@@ -241,6 +242,19 @@ def test_a_deactivation_outside_the_orm_is_refused_within_the_stated_bound(
     later = timezone.now() + timezone.timedelta(seconds=settings.PORTAL_STAFF_CACHE_SECONDS + 1)
     with time_machine.travel(later):
         assert officer_client.get(DASHBOARD).status_code == 302
+
+
+def test_the_cache_never_holds_an_authenticators_secret(officer_client: Any, officer: Any) -> None:
+    from django.core.cache import cache
+
+    from requests_portal.accounts import staff_state
+
+    cached(officer_client, DASHBOARD)
+    device = device_of(officer)
+    assert device is not None
+    entry = cache.get(staff_state.entry_key(officer.pk))
+    assert entry is not None  # the gate's state is cached…
+    assert device.key.encode() not in pickle.dumps(entry)  # …without the seed
 
 
 def test_a_repeated_view_reads_nothing_from_the_database(
