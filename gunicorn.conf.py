@@ -3,7 +3,9 @@
 A page is CPU work in Python (one core per process, whatever the threads), so the workers are
 processes: ``WEB_CONCURRENCY`` of them, by default two per core plus one, so that a core
 whose worker waits on the database or the cache has another to run. ``WEB_THREADS`` > 1
-switches to threaded workers (keep-alive connections, more requests waiting on I/O at once).
+switches to threaded workers (keep-alive connections, more requests waiting on I/O at once);
+on two cores they measured slower than 5 sync workers for the officer pages (bench/portal.py,
+alternating runs: dashboard p95 211 and 368 ms against 106 and 134 ms).
 """
 
 import multiprocessing
