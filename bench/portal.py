@@ -9,6 +9,13 @@ scope, checks and a full audit stream — then starts gunicorn on loopback and d
 - the dashboard (queue, my tasks, counts by state, charts) as a signed-in, TOTP-verified officer;
 - order pages of 300 random orders (open and closed).
 
+While the pages are measured, an officer records a checklist item every ``--write-every`` seconds
+(on an order of the sampled pages when one is being verified, else on any): each write is a
+real service call, audited, and makes the dashboard and that order's page render again. The
+pages are cached whole while nothing they show changes (``requests_portal.officer.page_cache``);
+the run prints how many requests each page served from the cache. The server runs as production
+does: DEBUG off, the shared Redis cache (``--cache-url``), gunicorn from ``gunicorn.conf.py``.
+
 It prints median and p95 per page and the p95 ratio to the hello view. Targets: p95 ≤ 100 ms and
 ≤ 5× hello. The pages are measured in ``--rounds`` interleaved rounds (hello, dashboard, order
 page, then the next round in a rotated order), so that a burst of load from elsewhere on a shared
@@ -16,8 +23,10 @@ machine falls on every page alike instead of on whichever page happened to run t
 information only, it also measures the staff "floor": an empty page behind the same sign-in gate
 (session, user, TOTP device, role), the least any signed-in page costs.
 
-    .venv/bin/python bench/portal.py [--orders 100000] [--clients 20] [--seconds 20] [--workers 5]
+    .venv/bin/python bench/portal.py [--orders 100000] [--clients 20] [--seconds 20]
+        [--workers N] [--threads N]
         [--rounds 3] [--db-url postgres://postgres@127.0.0.1:5432/bench_portal] [--reseed]
+        [--cache-url redis://127.0.0.1:6379/7] [--write-every 1.0]
 """
 
 from __future__ import annotations
@@ -49,11 +58,14 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--orders", type=int, default=100_000)
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=20.0)
-    parser.add_argument("--workers", type=int, default=5)
+    parser.add_argument("--workers", type=int, default=0, help="gunicorn.conf.py's default when 0")
+    parser.add_argument("--threads", type=int, default=0, help="gunicorn.conf.py's default when 0")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--port", type=int, default=8931)
     parser.add_argument("--db-url", default="postgres://postgres@127.0.0.1:5432/bench_portal")
     parser.add_argument("--reseed", action="store_true")
+    parser.add_argument("--cache-url", default="redis://127.0.0.1:6379/7")
+    parser.add_argument("--write-every", type=float, default=1.0, help="seconds between writes (0: none)")
     return parser.parse_args()
 
 
@@ -68,6 +80,8 @@ os.environ.update(
         "DATABASE_CONN_MAX_AGE": "600",
         "SECURE_COOKIES": "0",
         "LOG_LEVEL": "WARNING",
+        # The cache every web worker shares (sessions, the sign-in gate's state, rendered pages).
+        "CACHE_URL": ARGS.cache_url,
     }
 )
 
@@ -326,6 +340,24 @@ def copy_audit_events(orders: list[DisclosureOrder], officer: User, approver: Us
                 prev = digest
 
 
+def ensure_stream_heads() -> None:
+    """The head of each copied stream, as appends leave it (the writes during the run append)."""
+    from workflow.models import AuditStreamHead
+
+    if (
+        AuditStreamHead.objects.filter(stream__startswith="disclosureorder:").count()
+        >= DisclosureOrder.objects.count()
+    ):
+        return
+    heads, events = AuditStreamHead._meta.db_table, "workflow_auditevent"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {heads} (stream, seq, hash, updated_at, checkpointed_seq)"
+            f" SELECT DISTINCT ON (stream) stream, seq, hash, occurred_at, 0 FROM {events}"
+            " ORDER BY stream, seq DESC ON CONFLICT (stream) DO NOTHING"
+        )
+
+
 def staff(username: str, role: str) -> User:
     user, _ = User.objects.get_or_create(username=username, defaults={"first_name": username})
     user.groups.set([Group.objects.get(name=role)])
@@ -337,7 +369,7 @@ def session_for(user: User) -> str:
     """A session as the sign-in leaves it: password and TOTP passed."""
     session = SessionStore()
     session[SESSION_KEY] = str(user.pk)
-    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[BACKEND_SESSION_KEY] = "requests_portal.accounts.staff_state.StaffBackend"
     session[HASH_SESSION_KEY] = user.get_session_auth_hash()
     device = device_of(user)
     assert device is not None
@@ -349,14 +381,17 @@ def session_for(user: User) -> str:
 def start_server() -> subprocess.Popen[bytes]:
     command = [
         str(Path(sys.executable).parent / "gunicorn"),
+        "--config=gunicorn.conf.py",
         "requests_portal.wsgi",
-        f"--bind=127.0.0.1:{ARGS.port}",
-        f"--workers={ARGS.workers}",
-        "--worker-class=sync",
-        "--log-level=warning",
         f"--chdir={ROOT}",
     ]
-    server = subprocess.Popen(command, env=os.environ.copy(), start_new_session=True)
+    env = os.environ.copy()
+    env["WEB_BIND"] = f"127.0.0.1:{ARGS.port}"
+    if ARGS.workers:
+        env["WEB_CONCURRENCY"] = str(ARGS.workers)
+    if ARGS.threads:
+        env["WEB_THREADS"] = str(ARGS.threads)
+    server = subprocess.Popen(command, env=env, cwd=ROOT, start_new_session=True)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
@@ -370,9 +405,11 @@ def start_server() -> subprocess.Popen[bytes]:
     raise SystemExit("gunicorn did not start")
 
 
-def load(paths: list[str], cookie: str, seconds: float) -> list[float]:
-    """``--clients`` clients, each requesting random paths back to back; latencies in ms."""
+def load(paths: list[str], cookie: str, seconds: float) -> tuple[list[float], int]:
+    """``--clients`` clients, each requesting random paths back to back; latencies in ms, and
+    how many responses came from the page cache."""
     latencies: list[float] = []
+    hits = [0]
     lock = threading.Lock()
     stop = time.monotonic() + seconds
     errors: list[str] = []
@@ -393,6 +430,9 @@ def load(paths: list[str], cookie: str, seconds: float) -> list[float]:
                 conn = http.client.HTTPConnection("127.0.0.1", ARGS.port, timeout=30)
                 continue
             mine.append((time.perf_counter() - begun) * 1000)
+            if response.getheader("X-Portal-Cache") == "hit":
+                with lock:
+                    hits[0] += 1
             if response.status != 200:
                 errors.append(f"{path}: {response.status}")
             if response.getheader("Connection", "").lower() == "close":
@@ -408,7 +448,56 @@ def load(paths: list[str], cookie: str, seconds: float) -> list[float]:
         thread.join()
     if errors:
         raise SystemExit(f"{len(errors)} requests failed, e.g. {errors[:3]}")
-    return latencies
+    return latencies, hits[0]
+
+
+def browser_cookies(session_key: str) -> str:
+    """The cookies a browser holds once it has shown a page: the session and the CSRF cookie the
+    first page set (a page's forms carry tokens for it)."""
+    conn = http.client.HTTPConnection("127.0.0.1", ARGS.port, timeout=30)
+    conn.request("GET", "/officer/", headers={"Cookie": f"sessionid={session_key}"})
+    response = conn.getresponse()
+    response.read()
+    csrf = next(
+        c.split(";", 1)[0] for c in response.headers.get_all("Set-Cookie") or [] if c.startswith("csrftoken=")
+    )
+    return f"sessionid={session_key}; {csrf}"
+
+
+class Writer(threading.Thread):
+    """An officer recording a checklist item every ``--write-every`` seconds, through the service
+    (audited, in its transaction): what makes cached pages render again."""
+
+    def __init__(self, officer: User, sample: list[str]) -> None:
+        super().__init__(daemon=True)
+        self.officer = officer
+        verifying = DisclosureOrder.objects.filter(state=S.VERIFYING)
+        self.measured = list(verifying.filter(reference__in=sample).values_list("pk", flat=True))
+        self.others = list(verifying.exclude(reference__in=sample).values_list("pk", flat=True)[:200])
+        self.stopping = threading.Event()
+        self.writes = 0
+
+    def run(self) -> None:
+        from workflow.choices import VerificationItem
+        from workflow.services import disclosure as svc
+
+        rng = random.Random(11)
+        try:
+            while not self.stopping.wait(ARGS.write_every):
+                # Half the writes on an order whose page is measured, half on any other.
+                pk = rng.choice(self.measured if self.measured and rng.random() < 0.5 else self.others)
+                order = DisclosureOrder.objects.get(pk=pk)
+                svc.record_check(
+                    order,
+                    actor=self.officer,
+                    item=VerificationItem.SCOPE_WITHIN_INSTRUMENT,
+                    passed=bool(self.writes % 2),
+                    note="bench",
+                    expected_version=order.version,
+                )
+                self.writes += 1
+        finally:
+            connection.close()
 
 
 def load_average() -> str:
@@ -431,6 +520,7 @@ def main() -> None:
     officer = staff("bench-officer", "legal_officer")
     staff("bench-approver", "approver")
     seed(ARGS.orders)
+    ensure_stream_heads()
     # What Celery beat does every PORTAL_CHART_REFRESH_MINUTES in production (its cost is printed).
     from workflow.stats import refresh_state_dwell
 
@@ -441,14 +531,17 @@ def main() -> None:
     rng = random.Random(7)
     ids = list(DisclosureOrder.objects.values_list("reference", flat=True)[: 10**6])
     sample = rng.sample(ids, 300)
-    cookie = f"sessionid={session_for(officer)}"
+    session_key = session_for(officer)
     server = start_server()
+    writer = Writer(officer, sample)
     try:
+        cookie = browser_cookies(session_key)
         # Warm-up: every worker loads the code, opens its connection and fills its chart cache.
         load(["/bench/hello/", "/officer/", *[f"/officer/orders/{r}/" for r in sample[:20]]], cookie, 5)
         print(
             f"{total:,} orders in PostgreSQL; {ARGS.clients} concurrent clients;"
-            f" {ARGS.workers} gunicorn workers; "
+            f" gunicorn.conf.py (WEB_CONCURRENCY={ARGS.workers or 'default'},"
+            f" WEB_THREADS={ARGS.threads or 'default'}); "
             f"{ARGS.seconds:g} s per page in {ARGS.rounds} interleaved rounds; load average {load_average()}"
         )
         pages = {
@@ -458,14 +551,28 @@ def main() -> None:
             "staff floor": ["/bench/staff-hello/"],
         }
         latencies: dict[str, list[float]] = {name: [] for name in pages}
+        hits = dict.fromkeys(pages, 0)
         names = list(pages)
+        if ARGS.write_every > 0:
+            writer.start()
+        began = time.monotonic()
         for round_number in range(ARGS.rounds):
             for name in names[round_number % len(names) :] + names[: round_number % len(names)]:
-                latencies[name] += load(pages[name], cookie, ARGS.seconds / ARGS.rounds)
+                measured, cached = load(pages[name], cookie, ARGS.seconds / ARGS.rounds)
+                latencies[name] += measured
+                hits[name] += cached
+        writer.stopping.set()
+        elapsed = time.monotonic() - began
         hello = summary("hello", latencies["hello"], ARGS.seconds)
         dashboard = summary("dashboard", latencies["dashboard"], ARGS.seconds)
         order = summary("order page", latencies["order page"], ARGS.seconds)
         floor = summary("staff floor", latencies["staff floor"], ARGS.seconds)
+        for name in ("dashboard", "order page"):
+            print(f"{name:<12} served from the page cache: {hits[name] / len(latencies[name]):.1%}")
+        print(
+            f"writes during the run: {writer.writes} checklist items ({writer.writes / elapsed:.2f}/s; "
+            f"half of them on the {len(writer.measured)} measured order pages being verified)"
+        )
         print(f"load average after the run: {load_average()}")
     finally:
         os.killpg(server.pid, signal.SIGTERM)

@@ -8,6 +8,10 @@ class RequestsPortalConfig(AppConfig):
 
     def ready(self) -> None:
         from . import roles, signals  # noqa: F401  (sign-in audit receivers)
+        from .accounts import staff_state
+
+        # The sign-in gate's cached state is renewed by the changes that alter its decisions.
+        staff_state.connect()
 
         # Groups and their permissions are data that must follow the code: re-synced after
         # every migrate, so a new permission reaches every role without a manual step.

@@ -69,7 +69,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django_otp.middleware.OTPMiddleware",
+    # django-otp's, reading the session's device from the cached user (accounts.staff_state).
+    "requests_portal.accounts.staff_state.StaffOTPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -126,8 +127,12 @@ AUTH_PASSWORD_VALIDATORS = [
 AUTHENTICATION_BACKENDS = [
     # django-axes first: it refuses a locked-out sign-in before the password is even checked.
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # Django's ModelBackend, with the user, role, permissions and devices read from the cache.
+    "requests_portal.accounts.staff_state.StaffBackend",
 ]
+# How long the gate's cached state of a user lives at most: the bound for changes to users,
+# groups or devices made outside the ORM (every ORM change takes effect on the next request).
+PORTAL_STAFF_CACHE_SECONDS = int(os.environ.get("PORTAL_STAFF_CACHE_SECONDS", "60"))
 # Staff sign in with a password and then a TOTP code; the password alone opens no staff page.
 OTP_TOTP_ISSUER = os.environ.get("OTP_TOTP_ISSUER", "Requests Portal")
 AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
@@ -137,17 +142,25 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
-# Sessions are read on every staff request: from the cache, written through to the database.
-# CACHE_URL (redis://…) shares the cache between web processes in production; the embedded shape
-# keeps a per-process memory cache.
+# Sessions, the sign-in gate's state and rendered pages are read from the cache. It must be
+# shared by every process that changes data (web workers, Celery workers, commands), because
+# those changes invalidate what it holds (workflow.freshness): CACHE_URL (redis://…) in
+# production; the embedded shape's processes share a file cache under var/cache.
 _cache_url = os.environ.get("CACHE_URL", "")
-CACHES = {
+CACHES: dict[str, dict[str, object]] = {
     "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _cache_url}
+        {"BACKEND": "requests_portal.cache.PortalRedisCache", "LOCATION": _cache_url}
         if _cache_url.startswith(("redis://", "rediss://"))
-        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "portal"}
+        else {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(VAR_DIR / "cache"),
+            "OPTIONS": {"MAX_ENTRIES": 5000},
+        }
     )
 }
+# How long a rendered officer page (dashboard, order page) is kept at most; 0 renders every view.
+# Within that time a page is served from the cache only while nothing it shows has changed.
+PORTAL_PAGE_CACHE_SECONDS = int(os.environ.get("PORTAL_PAGE_CACHE_SECONDS", "300"))
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

@@ -144,3 +144,12 @@ def outsider(db: None) -> Any:
 @pytest.fixture
 def authority(db: None) -> Any:
     return AuthorityFactory()
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache() -> None:
+    """Each test starts with an empty cache: sessions, the sign-in gate's state, rendered pages
+    and freshness tokens of an earlier test's rows (whose ids the next test reuses) stay behind."""
+    from django.core.cache import cache
+
+    cache.clear()

@@ -9,12 +9,19 @@ os.environ.setdefault(
 )
 
 from requests_portal.settings import *  # noqa: E402, F403
-from requests_portal.settings import DATABASES, VAR_DIR  # noqa: E402
+from requests_portal.settings import CACHES, DATABASES, VAR_DIR  # noqa: E402
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 SESSION_COOKIE_SECURE = False
 CSRF_COOKIE_SECURE = False
 STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}  # noqa: F405
+
+# One cache per xdist worker (the workers inherit the first process's PORTAL_VAR_DIR): each test
+# empties the cache, which must not sign another worker's test out.
+if CACHES["default"]["BACKEND"].endswith("FileBasedCache"):
+    CACHES["default"]["LOCATION"] = str(VAR_DIR / "cache" / _worker)
+else:
+    CACHES["default"]["KEY_PREFIX"] = f"test-{_worker}"
 
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not :memory:, so that a real Celery worker process can share the test database.

@@ -15,6 +15,7 @@ from django.db.models import F, Window
 from django.db.models.functions import Lead
 from django.utils import timezone
 
+from workflow import freshness
 from workflow.models import AuditEvent, DisclosureState, StateDwell
 
 S = DisclosureState
@@ -82,6 +83,8 @@ def refresh_state_dwell(days: int = DWELL_WINDOW_DAYS) -> list[StateDwell]:
     with transaction.atomic():
         StateDwell.objects.filter(window_days=days).delete()
         StateDwell.objects.bulk_create(rows)
+        # The dashboard shows the summary and when it was computed.
+        freshness.renew_on_commit([freshness.ALL])
     return rows
 
 

@@ -3,6 +3,7 @@
 from typing import Any
 
 from django import forms
+from django.db.models import prefetch_related_objects
 from django.http import HttpRequest
 
 from workflow.choices import DataCategory, IdentifierKind, VerificationItem
@@ -72,6 +73,9 @@ def lifecycle(order: DisclosureOrder) -> list[dict[str, Any]]:
 def checklist(order: DisclosureOrder, user: Any, bound: dict[str, forms.Form]) -> list[dict[str, Any]]:
     recorded = {c.item: c for c in order.verification_checks.all()}
     may_record = order.state == S.VERIFYING and user.has_perm("workflow.verify_order")
+    if may_record:
+        # Every item's form lists the authority's contacts: read them once, not once per form.
+        prefetch_related_objects([order.authority], "contacts")
     rows = []
     for item, label in VerificationItem.choices:
         form = None

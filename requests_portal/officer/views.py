@@ -19,6 +19,8 @@ from django.views.decorators.http import require_GET, require_POST
 
 from requests_portal.accounts import staff_required
 from requests_portal.roles import Role
+from workflow import freshness
+from workflow.audit.trail import SYSTEM_STREAM
 from workflow.choices import VerificationItem
 from workflow.datamap.connect import SourceUnavailable
 from workflow.errors import DomainError, InvalidInput, StaleVersion
@@ -31,6 +33,7 @@ from . import charts, queries
 from .actions import ACTIONS
 from .forms import CheckForm, ScopeFormSet, ScopeJustificationForm, SearchForm
 from .order_page import order_context, progress_context
+from .page_cache import PageCache
 
 CASE_ROLES = (Role.LEGAL_OFFICER, Role.APPROVER)
 S = DisclosureState
@@ -40,6 +43,10 @@ PAGE_SIZE = 25
 @staff_required(*CASE_ROLES)
 @require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
+    # The dashboard shows any order (the queue, the counts, the charts): valid until anything changes.
+    rendered = PageCache(request, data=[freshness.ALL])
+    if (cached := rendered.get()) is not None:
+        return cached
     search = SearchForm(request.GET)
     search.is_valid()
     text = search.cleaned_data.get("q", "")
@@ -77,8 +84,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "state_bars_as_of": dwell_as_of,
     }
     if request.htmx:  # type: ignore[attr-defined]
-        return render(request, "officer/_queue.html", context)
-    return render(request, "officer/dashboard.html", context)
+        return rendered.store(render(request, "officer/_queue.html", context))
+    return rendered.store(render(request, "officer/dashboard.html", context))
 
 
 def rows_key(rows: list[tuple[DisclosureOrder, str, str]]) -> str:
@@ -112,8 +119,14 @@ def _version(request: HttpRequest) -> int:
 @staff_required(*CASE_ROLES)
 @require_GET
 def order_page(request: HttpRequest, reference: str) -> HttpResponse:
+    # Everything the page shows is audited in the order's stream, the authorities' registry in
+    # the system stream. An exporting order's progress moves without an event: never stored.
+    rendered = PageCache(request, data=[f"{DisclosureOrder._meta.model_name}:{reference}", SYSTEM_STREAM])
+    if (cached := rendered.get()) is not None:
+        return cached
     order = _visible_order(request, reference)
-    return render(request, "officer/order.html", order_context(request, order))
+    response = render(request, "officer/order.html", order_context(request, order))
+    return rendered.store(response, cacheable=order.state != S.EXPORTING)
 
 
 def refused(

@@ -7,6 +7,7 @@ from typing import Any
 from django.db import connection, models, transaction
 from django.utils import timezone
 
+from workflow import freshness
 from workflow.models import AuditEvent, AuditStreamHead
 
 from .canonical import GENESIS_HASH, canonical_data, event_hash, event_parts, format_time
@@ -132,6 +133,9 @@ def record(
         hash=digest,
     )
     event._state.adding = False
+    # Pages cached under this stream's data (and the dashboard's, under everything) are stale
+    # from the moment this transaction commits.
+    freshness.renew_on_commit((stream, freshness.ALL))
     return event
 
 
