@@ -101,6 +101,11 @@ class HashedFile:
         self.close()
 
 
+def csv_writer(buffer: io.StringIO) -> Any:
+    """The CSV dialect of every extracted file (the PostgreSQL renderer asks it how it quotes)."""
+    return csv.writer(buffer, lineterminator="\n")
+
+
 class CsvOut:
     """CSV rows into a HashedFile, one batch at a time (the batch's text is the only buffer)."""
 
@@ -108,7 +113,7 @@ class CsvOut:
         self.target = target
         self.header = list(header)
         self._buffer = io.StringIO()
-        self._writer = csv.writer(self._buffer, lineterminator="\n")
+        self._writer = csv_writer(self._buffer)
         self._writer.writerow(self.header)
         self.flush()
 
