@@ -456,3 +456,26 @@ def test_awkward_text_is_exact_in_json_and_safe_in_csv_on_the_portable_path(tmp_
         if r["product"] == awkward
     ]
     assert row["body"] == "'\t=cmd|' /C calc'!A0"
+
+
+def test_deflated_copies_inflate_to_the_files_and_carry_their_md5(store, tmp_path):
+    import zlib
+
+    manifest = extract(store, tmp_path / "out", ["network_activity", "review"], deflate_dir=tmp_path / "z")
+    for f in manifest.files:
+        content = (tmp_path / "out" / f.relpath).read_bytes()
+        assert f.deflated == tmp_path / "z" / f.relpath
+        assert zlib.decompress(f.deflated.read_bytes()) == content
+        assert f.md5 == hashlib.md5(content, usedforsecurity=False).hexdigest()
+
+
+def test_a_failure_while_deflating_is_raised_and_leaves_no_output(store, tmp_path, monkeypatch):
+    from workflow.extraction import writers
+
+    def broken(self, data):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(writers.HashedFile, "_consume", broken)
+    with pytest.raises(OSError, match="disk full"):
+        extract(store, tmp_path / "out", ["network_activity"], deflate_dir=tmp_path / "z")
+    assert not (tmp_path / "out").exists()
