@@ -377,11 +377,20 @@ def render_package(
     chunk_rows: int | None = None,
     processes: int | None = None,
     progress: ProgressCallback | None = None,
+    while_rendering: Callable[[], None] | None = None,
 ) -> bytes:
     """The package's PDF/A-3b bytes (unsigned: it is sealed at release), in the order's
-    language whatever the language of the request or worker that builds it."""
+    language whatever the language of the request or worker that builds it. ``while_rendering``
+    is run by this process while its render children lay out the parts (an error it raises
+    ends the render)."""
     with translation.override(doc.language):
-        return _render_package(doc, chunk_rows=chunk_rows, processes=processes, progress=progress)
+        return _render_package(
+            doc,
+            chunk_rows=chunk_rows,
+            processes=processes,
+            progress=progress,
+            while_rendering=while_rendering,
+        )
 
 
 def _render_package(
@@ -390,6 +399,7 @@ def _render_package(
     chunk_rows: int | None = None,
     processes: int | None = None,
     progress: ProgressCallback | None = None,
+    while_rendering: Callable[[], None] | None = None,
 ) -> bytes:
     chunk_rows = chunk_rows or settings.PACKAGE_CHUNK_ROWS
     processes = processes or settings.PACKAGE_RENDER_PROCESSES
@@ -414,6 +424,8 @@ def _render_package(
         futures: list[Future[Any] | None] = [None] * len(parts)
         for index in sorted(range(len(parts)), key=lambda i: -parts[i][0]):
             futures[index] = pool.submit(render_part, parts[index][1])
+        if while_rendering is not None:
+            while_rendering()
         rendered = _collect([f for f in futures if f is not None], "part")
         if progress:
             progress(80)
