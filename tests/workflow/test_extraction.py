@@ -1,6 +1,8 @@
 import csv
+import dataclasses
 import datetime as dt
 import hashlib
+import io
 import json
 import os
 import sqlite3
@@ -12,9 +14,10 @@ import pytest
 from tests.workflow.store_helpers import seed
 from workflow.choices import DataCategory
 from workflow.datamap import SourceUnavailable
+from workflow.datamap.model import CustomerJoin, Table
 from workflow.errors import InvalidInput
 from workflow.extraction import ExtractionFailed, ScopeRequest, extract_scope, iter_rows
-from workflow.extraction.streams import COPY_BUFFER_BYTES, JSON_CHUNK_ROWS
+from workflow.extraction.postgresql import CHUNK_ROWS
 from workflow.store import HEAVY_CUSTOMER_ID
 
 HEAVY = f"store:{HEAVY_CUSTOMER_ID}"
@@ -215,50 +218,152 @@ def test_postgresql_extraction_streams_through_copy_with_the_same_guarantees(pg_
         assert hashlib.sha256(content).hexdigest() == f.sha256
         if f.fmt == "jsonl":
             assert [json.loads(line)["_table"] for line in content.splitlines()].__len__() == f.rows
-    # ~5.5 MB of JSON and ~3.8 MB of CSV went through buffers of a chunk of 1,000 rows at most.
+    # ~5.5 MB of JSON and ~3.8 MB of CSV went through chunks of 1,000 rows at most.
     json_size = next(f.size for f in manifest.files if f.relpath == "store-1/network_activity.jsonl")
     assert json_size > 5_000_000
     assert manifest.stats.peak_rows_held == 0
-    assert (
-        0
-        < manifest.stats.peak_bytes_buffered
-        <= max(COPY_BUFFER_BYTES + 4096, json_size * JSON_CHUNK_ROWS // 20_000 + 4096)
-    )
+    assert 0 < manifest.stats.peak_bytes_buffered <= json_size * CHUNK_ROWS // 20_000 + 4096
     rows = list(csv.DictReader((out / "store-1" / "review.csv").open(encoding="utf-8")))
     assert rows[0]["body"].startswith("'=HYPERLINK(")
     assert not any(cell and cell[0] in "=+-@\t\r" for r in rows for cell in r.values())
 
 
 @pytest.mark.postgres
-def test_postgresql_copy_and_cursor_paths_extract_the_same_rows(pg_store, tmp_path):
-    dates = (dt.date(2025, 1, 1), dt.date(2025, 3, 31))
-    by_copy = extract(pg_store, tmp_path / "copy", ["network_activity", "review", "order"], dates=dates)
+@pytest.mark.parametrize("parallel", [True, False], ids=["two lanes", "one lane"])
+def test_postgresql_copy_and_cursor_paths_write_the_same_bytes(pg_store, tmp_path, parallel):
+    categories = ALL_BUT_CREDENTIALS
+    by_copy = extract(
+        pg_store, tmp_path / "copy", categories, third_party_justification="Court asked", parallel=parallel
+    )
     by_cursor = extract(
         pg_store,
         tmp_path / "cursor",
-        ["network_activity", "review", "order"],
-        dates=dates,
+        categories,
+        third_party_justification="Court asked",
         use_copy=False,
         fetch_size=100,
     )
-    for category in ("network_activity", "review", "order"):
-        assert by_copy.rows_for(HEAVY, category) == by_cursor.rows_for(HEAVY, category)
-        copied = [
-            json.loads(x)
-            for x in (tmp_path / "copy" / "store-1" / f"{category}.jsonl").read_text().splitlines()
-        ]
-        cursored = [
-            json.loads(x)
-            for x in (tmp_path / "cursor" / "store-1" / f"{category}.jsonl").read_text().splitlines()
-        ]
-        assert [
-            {k: v for k, v in r.items() if k not in ("at", "placed_at", "created_at", "edited_at")}
-            for r in copied
-        ] == [
-            {k: v for k, v in r.items() if k not in ("at", "placed_at", "created_at", "edited_at")}
-            for r in cursored
-        ]
+    assert by_copy.rows_for(HEAVY, "network_activity") == 20_000
+    assert [(f.relpath, f.rows, f.sha256, f.size) for f in by_copy.files] == [
+        (f.relpath, f.rows, f.sha256, f.size) for f in by_cursor.files
+    ]
+    assert by_copy.stats.peak_rows_held == 0  # the server rendered them all
     assert by_cursor.stats.peak_rows_held <= 100
+
+
+TRICKY_TEXTS = [
+    "مریم «رضایی»، تهران",  # Persian, guillemets, Arabic comma
+    'quote" comma, back\\slash',
+    "new\nline and carriage\rreturn",
+    "tab\tinside",
+    "\x01 \x1f control \x7f delete",
+    '=HYPERLINK("http://x")',
+    "+98 912",
+    "-negative",
+    "@SUM(A1)",
+    "\t=cmd",
+    "\r=cmd",
+    "",
+    " leading space",
+    '"',
+    "\u200c zero width non-joiner",
+]
+
+
+@pytest.mark.postgres
+def test_postgresql_renders_tricky_values_byte_for_byte_as_the_python_path(pg_store, tmp_path):
+    """Every type the server renders, with NULLs, fractions of seconds, other zones' offsets,
+    negative numbers and text that needs escaping, quoting or neutralising."""
+    url = pg_store.database_url.replace("postgres://", "postgresql://", 1)
+    with psycopg.connect(url) as conn:
+        conn.execute(
+            "CREATE TABLE tricky (id bigint PRIMARY KEY, customer_id bigint, label text, "
+            "code varchar(80), n integer, small smallint, flag boolean, day date, "
+            "at timestamptz, local_at timestamp, token uuid)"
+        )
+        values = [
+            (
+                index + 1,
+                1,
+                text,
+                text[::-1] if text is not None else None,
+                [0, -7, 2_147_483_647, None][index % 4],
+                [-32768, 5, None][index % 3],
+                [True, False, None][index % 3],
+                [dt.date(1999, 12, 31), dt.date(24, 2, 29), None][index % 3],
+                [
+                    "2025-03-20T23:59:59+00",
+                    "2025-03-20T10:00:00.5+00",
+                    "2025-03-20T10:00:00.000001+00",
+                    "1900-01-01T00:00:00+00",
+                    None,
+                ][index % 5],
+                [dt.datetime(2025, 1, 2, 3, 4, 5), dt.datetime(2025, 1, 2, 3, 4, 5, 120000), None][index % 3],
+                ["0b7f0e0c-8e94-4a8a-9d5b-3f0f7d0e5a11", None][index % 2],
+            )
+            for index, text in enumerate([*TRICKY_TEXTS, None, *TRICKY_TEXTS])
+        ]
+        with conn.cursor() as cursor:
+            cursor.executemany(
+                "INSERT INTO tricky VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)", values
+            )
+        # Keys that cross chunks and lanes (the second lane holds odd runs of 1,000 keys),
+        # negative ones too.
+        conn.execute("UPDATE tricky SET id = CASE WHEN id % 3 = 0 THEN -id * 997 ELSE id * 997 END")
+    datamap = pg_store.datamap
+    source = datamap.sources["store"]
+    tricky = Table(
+        name="tricky",
+        primary_key="id",
+        customer=CustomerJoin("customer_id"),
+        timestamp="",
+        identifiers={},
+        columns=dict.fromkeys(
+            ["label", "code", "n", "small", "flag", "day", "at", "local_at", "token"], "review"
+        ),
+    )
+    store = dataclasses.replace(
+        pg_store,
+        datamap=dataclasses.replace(
+            datamap,
+            sources={"store": dataclasses.replace(source, tables={**source.tables, "tricky": tricky})},
+        ),
+    )
+    try:
+        for zone in ("UTC", "Asia/Tehran", "America/St_Johns"):
+            zoned = dataclasses.replace(
+                store,
+                datamap=dataclasses.replace(
+                    store.datamap,
+                    sources={
+                        "store": dataclasses.replace(
+                            store.datamap.sources["store"],
+                            database_url=f"{store.database_url}%20-ctimezone%3D{zone.replace('/', '%2F')}",
+                        )
+                    },
+                ),
+            )
+            by_copy = extract(zoned, tmp_path / zone / "copy", ["review"])
+            by_cursor = extract(zoned, tmp_path / zone / "cursor", ["review"], use_copy=False)
+            for fmt in ("jsonl", "csv"):
+                copied = (tmp_path / zone / "copy" / "store-1" / f"review.{fmt}").read_bytes()
+                cursored = (tmp_path / zone / "cursor" / "store-1" / f"review.{fmt}").read_bytes()
+                assert copied == cursored, (zone, fmt)
+            assert by_copy.stats.peak_rows_held == 0
+            assert [f.sha256 for f in by_copy.files] == [f.sha256 for f in by_cursor.files]
+        jsonl = (tmp_path / "UTC" / "copy" / "store-1" / "review.jsonl").read_text(encoding="utf-8")
+        lines = [json.loads(x) for x in jsonl.splitlines() if '"_table": "tricky"' in x]
+        assert sorted(map(repr, (line["label"] for line in lines))) == sorted(
+            map(repr, [*TRICKY_TEXTS, None, *TRICKY_TEXTS])
+        )
+        rows = [
+            r for r in csv.DictReader(io.StringIO(cursored.decode(), newline="")) if r["_table"] == "tricky"
+        ]
+        assert '\'=HYPERLINK("http://x")' in {r["label"] for r in rows}
+        assert not any(cell and cell[0] in "=+-@\t\r" for r in rows for k, cell in r.items() if k == "label")
+    finally:
+        with psycopg.connect(url) as conn:
+            conn.execute("DROP TABLE tricky")
 
 
 @pytest.mark.postgres
@@ -354,3 +459,26 @@ def test_awkward_text_is_exact_in_json_and_safe_in_csv_on_the_portable_path(tmp_
         if r["product"] == awkward
     ]
     assert row["body"] == "'\t=cmd|' /C calc'!A0"
+
+
+def test_deflated_copies_inflate_to_the_files_and_carry_their_md5(store, tmp_path):
+    import zlib
+
+    manifest = extract(store, tmp_path / "out", ["network_activity", "review"], deflate_dir=tmp_path / "z")
+    for f in manifest.files:
+        content = (tmp_path / "out" / f.relpath).read_bytes()
+        assert f.deflated == tmp_path / "z" / f.relpath
+        assert zlib.decompress(f.deflated.read_bytes()) == content
+        assert f.md5 == hashlib.md5(content, usedforsecurity=False).hexdigest()
+
+
+def test_a_failure_while_deflating_is_raised_and_leaves_no_output(store, tmp_path, monkeypatch):
+    from workflow.extraction import writers
+
+    def broken(self, data):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(writers.HashedFile, "_consume", broken)
+    with pytest.raises(OSError, match="disk full"):
+        extract(store, tmp_path / "out", ["network_activity"], deflate_dir=tmp_path / "z")
+    assert not (tmp_path / "out").exists()

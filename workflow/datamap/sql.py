@@ -70,10 +70,12 @@ def rows_query(
     date_to: dt.date | None = None,
     select: list[str] | None = None,
     chunk_rows: int | None = None,
+    lane: tuple[int, int] | None = None,
 ) -> Query:
     """``SELECT`` the given columns of ``table`` for one customer, in primary-key order. ``select``
     replaces the column list with ready-made expressions (PostgreSQL's JSON/CSV paths);
-    ``chunk_rows`` groups by runs of integer keys (the expressions must then aggregate)."""
+    ``chunk_rows`` groups by runs of integer keys (the expressions must then aggregate), and
+    ``lane=(index, lanes)`` keeps every ``lanes``-th run of them, from the ``index``-th."""
     q = dialect.quote
     frm, customer_column, dated = from_clause(source, table, dialect)
     expressions = select if select is not None else [f"t0.{q(c)}" for c in columns]
@@ -87,6 +89,10 @@ def rows_query(
     if chunk_rows:
         # Aggregating selects: one result row per run of ``chunk_rows`` keys, in key order.
         chunk = f"t0.{q(table.primary_key)} / {int(chunk_rows)}"
+        if lane is not None and lane[1] > 1:
+            index, lanes = int(lane[0]), int(lane[1])
+            # Run numbers may be negative: the modulus is taken into [0, lanes).
+            sql += f" AND mod(mod({chunk}, {lanes}) + {lanes}, {lanes}) = {index}"
         sql += f" GROUP BY {chunk} ORDER BY {chunk}"
     else:
         sql += f" ORDER BY t0.{q(table.primary_key)}"

@@ -16,7 +16,6 @@ import re
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,14 +29,8 @@ from workflow.datamap.connect import POSTGRESQL, SQLITE, SourceUnavailable, Stor
 from workflow.datamap.sql import rows_query
 from workflow.errors import DomainError, InvalidInput
 
-from .streams import (
-    DEFAULT_FETCH_SIZE,
-    StreamStats,
-    fetch_batches,
-    open_cursor,
-    stream_portable,
-    stream_postgresql_copy,
-)
+from .postgresql import renders, stream_postgresql
+from .streams import DEFAULT_FETCH_SIZE, StreamStats, fetch_batches, open_cursor, stream_portable
 from .writers import CsvOut, HashedFile, json_safe
 
 MANIFEST_NAME = "manifest.json"
@@ -141,7 +134,7 @@ def _check_requests(requests: Sequence[ScopeRequest], datamap: DataMap, justific
 
 def _begin_snapshot(conn: StoreConnection, *, share_with: StoreConnection | None = None) -> None:
     """One consistent view of the store for the whole extraction; on PostgreSQL, ``share_with``
-    (the CSV lane's connection) is given the very same snapshot."""
+    (the second lane's connection) is given the very same snapshot."""
     if conn.dialect is POSTGRESQL:
         import psycopg
         import psycopg.sql
@@ -172,7 +165,7 @@ def _extract_category(
     fetch_size: int,
     stats: StreamStats,
     use_copy: bool,
-    csv_lane: tuple[StoreConnection, ThreadPoolExecutor] | None = None,
+    lane: StoreConnection | None = None,
     deflate_dir: Path | None = None,
 ) -> list[ExtractedFile]:
     _, customer_pk = request.customer_key.split(":", 1)
@@ -197,15 +190,14 @@ def _extract_category(
                 "date_from": request.date_from,
                 "date_to": request.date_to,
                 "jsonl": jsonl,
-                "csv_out": csv_out,
                 "stats": stats,
             }
-            if use_copy:
-                lane: dict[str, Any] = {"csv_conn": csv_lane[0], "pool": csv_lane[1]} if csv_lane else {}
-                rows += stream_postgresql_copy(conn, source, table, category, header, **common, **lane)
+            if use_copy and renders(conn, table, category):
+                conns = [conn] if lane is None else [conn, lane]
+                rows += stream_postgresql(conns, source, table, category, header, csv_file=csv_file, **common)
             else:
                 rows += stream_portable(
-                    conn, source, table, category, header, fetch_size=fetch_size, **common
+                    conn, source, table, category, header, fetch_size=fetch_size, csv_out=csv_out, **common
                 )
     return [
         ExtractedFile(
@@ -246,8 +238,8 @@ def extract_scope(
 ) -> Manifest:
     """Extract every request into ``out_dir`` (created; must not hold anything yet) and return
     the manifest, also written there as manifest.json. ``use_copy=False`` forces the portable
-    cursor path on PostgreSQL too; ``parallel=False`` renders the CSV after the JSON on one
-    connection instead of beside it on a second. ``deflate_dir`` (outside ``out_dir``) also
+    cursor path on PostgreSQL too; ``parallel=False`` renders on one server process instead of
+    two (a second connection on the same snapshot). ``deflate_dir`` (outside ``out_dir``) also
     receives a zlib copy of every file, at the same relative path, written as it streams."""
     datamap = datamap or configured_datamap()
     _check_requests(requests, datamap, third_party_justification)
@@ -260,7 +252,7 @@ def extract_scope(
     try:
         with ExitStack() as stack:
             connections: dict[str, StoreConnection] = {}
-            lanes: dict[str, tuple[StoreConnection, ThreadPoolExecutor]] = {}
+            lanes: dict[str, StoreConnection] = {}
             for request in requests:
                 source, _pk = datamap.customer(request.customer_key)
                 if source.name not in connections:
@@ -269,17 +261,14 @@ def extract_scope(
                     )
                     lane_conn = None
                     if use_copy and parallel and conn.dialect is POSTGRESQL:
-                        # The CSV is rendered by a second server process on the same snapshot,
-                        # while the first renders the JSON: both files in the time of one.
+                        # Half the chunks are rendered by a second server process on the same
+                        # snapshot, while the first renders the other half (the other core).
                         lane_conn = stack.enter_context(
                             connect(
                                 source.database_url, source_name=source.name, display_url=source.display_url
                             )
                         )
-                        lanes[source.name] = (
-                            lane_conn,
-                            stack.enter_context(ThreadPoolExecutor(max_workers=1)),
-                        )
+                        lanes[source.name] = lane_conn
                     _begin_snapshot(conn, share_with=lane_conn)
                     connections[source.name] = conn
                 conn = connections[source.name]
@@ -294,7 +283,7 @@ def extract_scope(
                             fetch_size=fetch_size,
                             stats=stats,
                             use_copy=use_copy and conn.dialect is POSTGRESQL,
-                            csv_lane=lanes.get(source.name),
+                            lane=lanes.get(source.name),
                             deflate_dir=deflate_dir,
                         )
                     except (OSError, DomainError):

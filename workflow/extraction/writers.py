@@ -10,6 +10,8 @@ import decimal
 import hashlib
 import io
 import json
+import queue
+import threading
 import uuid
 import zlib
 from collections.abc import Sequence
@@ -57,7 +59,14 @@ DEFLATE_LEVEL = 1
 class HashedFile:
     """A binary file that knows its SHA-256 and size once closed. With ``deflated``, a zlib
     (FlateDecode) copy is written beside it as the bytes pass, with its MD5 (the PDF embedded
-    file checksum): a package embeds that copy without reading and compressing the file again."""
+    file checksum): a package embeds that copy without reading and compressing the file again.
+
+    Deflating costs several times what hashing and writing do, so a file with a copy does that
+    work in a thread of its own (zlib, hashlib and file writes release the GIL): the JSON and
+    CSV files of a category are deflated at once, while the next chunks are being read. At most
+    ``QUEUED_CHUNKS`` chunks wait for it: memory stays flat."""
+
+    QUEUED_CHUNKS = 4
 
     def __init__(self, path: Path, deflated: Path | None = None) -> None:
         self.path = path
@@ -68,14 +77,38 @@ class HashedFile:
         self._deflated_file = deflated.open("wb") if deflated is not None else None
         self._deflate = zlib.compressobj(DEFLATE_LEVEL) if deflated is not None else None
         self._md5 = hashlib.md5(usedforsecurity=False) if deflated is not None else None
+        self._error: BaseException | None = None
+        self._queue: queue.Queue[bytes | None] | None = None
+        self._thread: threading.Thread | None = None
+        if deflated is not None:
+            self._queue = queue.Queue(maxsize=self.QUEUED_CHUNKS)
+            self._thread = threading.Thread(target=self._drain, name=f"deflate {path.name}", daemon=True)
+            self._thread.start()
 
     def write(self, data: bytes | memoryview) -> None:
+        self.size += len(data)
+        if self._queue is None:
+            self._consume(data)
+            return
+        if self._error is not None:
+            raise self._error
+        self._queue.put(bytes(data))
+
+    def _consume(self, data: bytes | memoryview) -> None:
         self._file.write(data)
         self._sha.update(data)
-        self.size += len(data)
         if self._deflate is not None and self._deflated_file is not None and self._md5 is not None:
             self._deflated_file.write(self._deflate.compress(data))
             self._md5.update(data)
+
+    def _drain(self) -> None:
+        assert self._queue is not None
+        while (data := self._queue.get()) is not None:
+            if self._error is None:  # after a failure, keep taking chunks so no writer waits
+                try:
+                    self._consume(data)
+                except BaseException as err:  # raised to the writer, at its next write or close
+                    self._error = err
 
     @property
     def sha256(self) -> str:
@@ -86,11 +119,17 @@ class HashedFile:
         return self._md5.hexdigest() if self._md5 is not None else ""
 
     def close(self) -> None:
+        if self._thread is not None and self._thread.is_alive():
+            assert self._queue is not None
+            self._queue.put(None)
+            self._thread.join()
         self._file.close()
         deflating = self._deflated_file is not None and self._deflate is not None
         if deflating and not self._deflated_file.closed:  # type: ignore[union-attr]
             self._deflated_file.write(self._deflate.flush())  # type: ignore[union-attr]
             self._deflated_file.close()  # type: ignore[union-attr]
+        if self._error is not None:
+            raise self._error
 
     def __enter__(self) -> HashedFile:
         return self
@@ -101,6 +140,11 @@ class HashedFile:
         self.close()
 
 
+def csv_writer(buffer: io.StringIO) -> Any:
+    """The CSV dialect of every extracted file (the PostgreSQL renderer asks it how it quotes)."""
+    return csv.writer(buffer, lineterminator="\n")
+
+
 class CsvOut:
     """CSV rows into a HashedFile, one batch at a time (the batch's text is the only buffer)."""
 
@@ -108,7 +152,7 @@ class CsvOut:
         self.target = target
         self.header = list(header)
         self._buffer = io.StringIO()
-        self._writer = csv.writer(self._buffer, lineterminator="\n")
+        self._writer = csv_writer(self._buffer)
         self._writer.writerow(self.header)
         self.flush()
 
