@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import get_language
 
+from requests_portal.officer.markup import field_html, form_errors_html
 from workflow.calendar import jalali as to_jalali
 from workflow.calendar import persian_digits as to_persian_digits
 
@@ -100,3 +101,16 @@ def evidence(piece: dict[str, Any]) -> str:
             text += " ⚠"
         return text
     return ", ".join(f"{k}: {v}" for k, v in piece.items())
+
+
+@register.simple_tag
+def field(bound_field: Any) -> str:
+    """``{% field form.name %}``: a desk form's field with its label and errors (see
+    ``requests_portal.officer.markup``)."""
+    return field_html(bound_field)
+
+
+@register.simple_tag
+def form_errors(form: Any) -> str:
+    """``{% form_errors form %}``: the errors of a form that belong to none of its fields."""
+    return form_errors_html(form)
