@@ -94,12 +94,17 @@ def items_html(entries: list[Entry]) -> SafeString:
 
 
 def timeline(obj: Any) -> list[Entry]:
-    events = list(AuditEvent.objects.filter(stream=stream_for(obj)).order_by("seq"))
+    # Only what the timeline shows: the stream's hashes and the rest of the users stay unread.
+    events = list(
+        AuditEvent.objects.filter(stream=stream_for(obj))
+        .only("seq", "occurred_at", "actor", "action", "data_json")
+        .order_by("seq")
+    )
     user_ids = {int(e.actor.split(":", 1)[1]) for e in events if e.actor.startswith("user:")}
     names = {
-        f"user:{pk}": (full.strip() or username)
-        for pk, username, full in (
-            (u.pk, u.username, f"{u.first_name} {u.last_name}") for u in User.objects.filter(pk__in=user_ids)
+        f"user:{pk}": (f"{first} {last}".strip() or username)
+        for pk, username, first, last in User.objects.filter(pk__in=user_ids).values_list(
+            "pk", "username", "first_name", "last_name"
         )
     }
     entries = []
