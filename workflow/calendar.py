@@ -6,6 +6,7 @@ with the same message.
 """
 
 import datetime as dt
+import functools
 import re
 
 import jdatetime
@@ -64,6 +65,13 @@ def jalali(day: dt.date | dt.datetime, *, digits: str = "fa", with_month_name: b
     """``1403/12/30`` (Persian digits by default), or ``30 اسفند 1403`` with the month's name."""
     if isinstance(day, dt.datetime):
         day = day.date()
+    return _jalali_day(day, digits, with_month_name)
+
+
+@functools.lru_cache(maxsize=8192)
+def _jalali_day(day: dt.date, digits: str, with_month_name: bool) -> str:
+    # A page shows the same few days many times (an order's timeline, its checks): converting
+    # each once per process is what keeps a long timeline cheap to render.
     jday = jdatetime.date.fromgregorian(date=day)
     if with_month_name:
         text = f"{jday.day} {jday.j_months_fa[jday.month - 1]} {jday.year}"

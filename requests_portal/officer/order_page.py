@@ -15,7 +15,7 @@ from workflow.services.disclosure import scope_differences
 from .actions import offers_for
 from .forms import CheckForm, ScopeFormSet, ScopeJustificationForm
 from .queries import urgency
-from .timeline import timeline
+from .timeline import items_html, timeline
 
 
 def match_rows(report: MatchReport, order: DisclosureOrder) -> dict[str, Any]:
@@ -174,7 +174,7 @@ def order_context(
         "categories": [labels.get(c, c) for c in order.categories_requested],
         "package": package_facts(order),
         "progress": progress_context(order),
-        "timeline": timeline(order),
+        "timeline_items": items_html(timeline(order)),
         "matches": match_rows(matches, order) if matches is not None else None,
         "refusal": refusal,
         "stale": stale,

@@ -3,10 +3,16 @@
 from dataclasses import dataclass
 from typing import Any
 
+from django.utils import timezone
 from django.utils.functional import Promise
+from django.utils.html import conditional_escape
+from django.utils.safestring import SafeString
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from requests_portal.models import User
+from requests_portal.officer.markup import escaped_html
+from requests_portal.templatetags.portal import localdatetime_html
 from workflow.audit.trail import stream_for
 from workflow.models import AuditEvent
 
@@ -63,23 +69,55 @@ def label_of(action: str) -> str:
     return str(_("Refused: %(action)s") % {"action": text}) if refused else text
 
 
+def items_html(entries: list[Entry]) -> SafeString:
+    """The timeline's items as the order page lists them. An order's stream only grows (every
+    checklist item, download and refusal is an event): written out here rather than through a
+    template loop, so that a long history stays cheap to show."""
+    persian = (get_language() or "").startswith("fa")
+    zone = timezone.get_current_timezone()
+    return escaped_html(
+        "".join(
+            f'<li class="{"refused" if entry.refused else ""}">\n'
+            f'        <div class="fw-semibold">{conditional_escape(entry.label)}</div>\n'
+            f'        <div class="small text-body-secondary">'
+            f"{localdatetime_html(entry.event.occurred_at, persian=persian, zone=zone)}"
+            f" · {conditional_escape(entry.actor)}</div>\n"
+            + (
+                f'        <div class="small text-danger">{conditional_escape(entry.reason)}</div>\n'
+                if entry.reason
+                else "        \n"
+            )
+            + "      </li>"
+            for entry in entries
+        )
+    )
+
+
 def timeline(obj: Any) -> list[Entry]:
-    events = list(AuditEvent.objects.filter(stream=stream_for(obj)).order_by("seq"))
+    # Only what the timeline shows: the stream's hashes and the rest of the users stay unread.
+    events = list(
+        AuditEvent.objects.filter(stream=stream_for(obj))
+        .only("seq", "occurred_at", "actor", "action", "data_json")
+        .order_by("seq")
+    )
     user_ids = {int(e.actor.split(":", 1)[1]) for e in events if e.actor.startswith("user:")}
     names = {
-        f"user:{pk}": (full.strip() or username)
-        for pk, username, full in (
-            (u.pk, u.username, f"{u.first_name} {u.last_name}") for u in User.objects.filter(pk__in=user_ids)
+        f"user:{pk}": (f"{first} {last}".strip() or username)
+        for pk, username, first, last in User.objects.filter(pk__in=user_ids).values_list(
+            "pk", "username", "first_name", "last_name"
         )
     }
     entries = []
+    labels: dict[str, str] = {}  # an order's stream repeats a few actions: translate each once
     for event in events:
         refused = event.action.endswith(".refused")
         data = event.data if refused else {}
+        if event.action not in labels:
+            labels[event.action] = label_of(event.action)
         entries.append(
             Entry(
                 event=event,
-                label=label_of(event.action),
+                label=labels[event.action],
                 actor=names.get(
                     event.actor, str(_("the system")) if event.actor == "system" else event.actor
                 ),

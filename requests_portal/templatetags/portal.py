@@ -9,9 +9,11 @@ from typing import Any
 
 from django import template
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import escape
+from django.utils.safestring import SafeString
 from django.utils.translation import get_language
 
+from requests_portal.officer.markup import escaped_html, field_html, form_errors_html
 from workflow.calendar import jalali as to_jalali
 from workflow.calendar import persian_digits as to_persian_digits
 
@@ -59,8 +61,19 @@ def localdatetime(value: dt.datetime | None) -> str:
     left-to-right so that a right-to-left line does not swap the date and the time."""
     if not value:
         return ""
-    moment = timezone.localtime(value) if timezone.is_aware(value) else value
-    return format_html('<span class="num">{} {}</span>', localdate(moment), pdigits(moment.strftime("%H:%M")))
+    return localdatetime_html(value, persian=_persian(), zone=timezone.get_current_timezone())
+
+
+def localdatetime_html(value: dt.datetime, *, persian: bool, zone: dt.tzinfo) -> SafeString:
+    """``localdatetime`` with the language and the time zone given: for a list of many moments
+    (an order's timeline), which looks them up once."""
+    moment = value.astimezone(zone) if timezone.is_aware(value) else value
+    time = f"{moment.hour:02d}:{moment.minute:02d}"
+    if persian:
+        text = f"{to_jalali(moment.date(), digits='fa')} {to_persian_digits(time)}"
+    else:
+        text = f"{moment.date().isoformat()} {time}"
+    return escaped_html(f'<span class="num">{escape(text)}</span>')
 
 
 @register.filter
@@ -100,3 +113,16 @@ def evidence(piece: dict[str, Any]) -> str:
             text += " ⚠"
         return text
     return ", ".join(f"{k}: {v}" for k, v in piece.items())
+
+
+@register.simple_tag
+def field(bound_field: Any) -> str:
+    """``{% field form.name %}``: a desk form's field with its label and errors (see
+    ``requests_portal.officer.markup``)."""
+    return field_html(bound_field)
+
+
+@register.simple_tag
+def form_errors(form: Any) -> str:
+    """``{% form_errors form %}``: the errors of a form that belong to none of its fields."""
+    return form_errors_html(form)
