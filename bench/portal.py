@@ -104,15 +104,13 @@ import django  # noqa: E402
 
 django.setup()
 
-from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY  # noqa: E402
 from django.contrib.auth.models import Group  # noqa: E402
-from django.contrib.sessions.backends.db import SessionStore  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 from django.utils import timezone  # noqa: E402
-from django_otp import DEVICE_ID_SESSION_KEY  # noqa: E402
 
-from requests_portal.accounts.totp import device_of, ensure_totp_device  # noqa: E402
+from bench.portal_site import verified_session  # noqa: E402
+from requests_portal.accounts.totp import ensure_totp_device  # noqa: E402
 from requests_portal.models import User  # noqa: E402
 from workflow.choices import DataCategory, IdentifierKind, InstrumentType, NoticeRule, VerificationItem  # noqa: E402
 from workflow.identity import national_id_check_digit  # noqa: E402
@@ -365,19 +363,6 @@ def staff(username: str, role: str) -> User:
     return user
 
 
-def session_for(user: User) -> str:
-    """A session as the sign-in leaves it: password and TOTP passed."""
-    session = SessionStore()
-    session[SESSION_KEY] = str(user.pk)
-    session[BACKEND_SESSION_KEY] = "requests_portal.accounts.staff_state.StaffBackend"
-    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
-    device = device_of(user)
-    assert device is not None
-    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
-    session.create()
-    return session.session_key or ""
-
-
 def start_server() -> subprocess.Popen[bytes]:
     command = [
         str(Path(sys.executable).parent / "gunicorn"),
@@ -531,7 +516,7 @@ def main() -> None:
     rng = random.Random(7)
     ids = list(DisclosureOrder.objects.values_list("reference", flat=True)[: 10**6])
     sample = rng.sample(ids, 300)
-    session_key = session_for(officer)
+    session_key = verified_session(officer)
     server = start_server()
     writer = Writer(officer, sample)
     try:

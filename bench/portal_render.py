@@ -51,12 +51,9 @@ import django  # noqa: E402
 django.setup()
 logging.disable(logging.WARNING)  # the refused forms answer 400, which Django logs
 
-from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY  # noqa: E402
-from django.contrib.sessions.backends.cached_db import SessionStore  # noqa: E402
 from django.test import Client  # noqa: E402
-from django_otp import DEVICE_ID_SESSION_KEY  # noqa: E402
 
-from requests_portal.accounts.totp import device_of  # noqa: E402
+from bench.portal_site import verified_session  # noqa: E402
 from requests_portal.models import User  # noqa: E402
 from workflow.models import DisclosureOrder, DisclosureState  # noqa: E402
 
@@ -65,16 +62,8 @@ CSRF = re.compile(r'(name="csrfmiddlewaretoken" value=|"X-CSRFToken": )"[^"]+"')
 
 def signed_in_client() -> Client:
     officer = User.objects.get(username="bench-officer")
-    session = SessionStore()
-    session[SESSION_KEY] = str(officer.pk)
-    session[BACKEND_SESSION_KEY] = "requests_portal.accounts.staff_state.StaffBackend"
-    session[HASH_SESSION_KEY] = officer.get_session_auth_hash()
-    device = device_of(officer)
-    assert device is not None
-    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
-    session.create()
     client = Client(HTTP_HOST="localhost")
-    client.cookies["sessionid"] = session.session_key or ""
+    client.cookies["sessionid"] = verified_session(officer)
     client.get("/officer/")  # the CSRF cookie, as a browser holds it after its first page
     return client
 
