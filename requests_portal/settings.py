@@ -209,12 +209,14 @@ ORDER_DOCUMENT_MAX_BYTES = int(os.environ.get("ORDER_DOCUMENT_MAX_BYTES", str(20
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://")
 CELERY_FS_DIR = Path(os.environ.get("CELERY_FS_DIR", VAR_DIR / "broker"))
 if CELERY_BROKER_URL.startswith("filesystem://"):
-    for _sub in ("out", "processed"):
+    for _sub in ("out", "processed", "control"):
         (CELERY_FS_DIR / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(CELERY_FS_DIR / "out"),
         "data_folder_out": str(CELERY_FS_DIR / "out"),
         "processed_folder": str(CELERY_FS_DIR / "processed"),
+        # The exchange tables too, under var/ (kombu's default is ./control in the working directory).
+        "control_folder": str(CELERY_FS_DIR / "control"),
         "store_processed": False,
     }
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER")
