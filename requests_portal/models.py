@@ -18,7 +18,10 @@ class User(AbstractUser):
 
     @property
     def role(self) -> str | None:
-        names = [g.name for g in self.groups.all()]
+        # The groups prefetched with the user (the sign-in gate's cached user has them) are read
+        # as they are, without a related manager per call; a change to the groups drops them.
+        groups = getattr(self, "_prefetched_objects_cache", {}).get("groups")
+        names = [g.name for g in (groups if groups is not None else self.groups.all())]
         return names[0] if names else None
 
     def has_role(self, role: Role | str) -> bool:

@@ -161,7 +161,8 @@ CACHES: dict[str, dict[str, object]] = {
 # How long a rendered officer page (dashboard, order page) is kept at most; 0 renders every view.
 # Within that time a page is served from the cache only while nothing it shows has changed.
 PORTAL_PAGE_CACHE_SECONDS = int(os.environ.get("PORTAL_PAGE_CACHE_SECONDS", "300"))
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+# Django's cached_db sessions; a cached staff page reads one beside the page (accounts.sessions).
+SESSION_ENGINE = "requests_portal.accounts.sessions"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG)

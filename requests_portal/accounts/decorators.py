@@ -36,8 +36,11 @@ def staff_refusal(request: HttpRequest, roles: tuple[str, ...]) -> HttpResponse 
     user = request.user
     if not user.is_authenticated:
         return redirect_to_login(request.get_full_path())
-    # ``role`` reads the user's groups; fetch them once for the whole request, not per use.
-    prefetch_related_objects([_unwrapped(user)], "groups")
+    # ``role`` reads the user's groups; fetch them once for the whole request, not per use (the
+    # gate's cached user arrives with them).
+    real = _unwrapped(user)
+    if "groups" not in getattr(real, "_prefetched_objects_cache", {}):
+        prefetch_related_objects([real], "groups")
     if not user.is_active:
         raise PermissionDenied
     role = getattr(user, "role", None)
@@ -51,6 +54,12 @@ def staff_refusal(request: HttpRequest, roles: tuple[str, ...]) -> HttpResponse 
     return None
 
 
+def _settle_user(request: HttpRequest) -> None:
+    """Once the gate has passed, ``request.user`` is the user itself rather than the two lazy
+    wrappers the middlewares put around it (each attribute read through them costs a call)."""
+    request.user = _unwrapped(request.user)
+
+
 def staff_required(*roles: str) -> Callable[[View], View]:
     """``@staff_required(Role.LEGAL_OFFICER, Role.APPROVER)``; no roles means any staff role."""
 
@@ -60,6 +69,7 @@ def staff_required(*roles: str) -> Callable[[View], View]:
             refusal = staff_refusal(request, roles)
             if refusal is not None:
                 return refusal
+            _settle_user(request)
             return view(request, *args, **kwargs)
 
         return wrapped
@@ -76,4 +86,5 @@ class StaffRequiredMixin:
         refusal = staff_refusal(request, tuple(self.staff_roles))
         if refusal is not None:
             return refusal
+        _settle_user(request)
         return super().dispatch(request, *args, **kwargs)  # type: ignore[misc]

@@ -3,19 +3,48 @@
 from typing import Any
 
 from django import forms
-from django.db.models import prefetch_related_objects
 from django.http import HttpRequest
 
 from workflow.choices import DataCategory, IdentifierKind, VerificationItem
 from workflow.matching import MatchReport, MatchStatus
-from workflow.models import DisclosureOrder, DisclosureState, Package, PackageState
+from workflow.models import (
+    AuthorityContact,
+    DisclosureOrder,
+    DisclosureState,
+    OrderIdentifier,
+    Package,
+    PackageState,
+    ScopeItem,
+    VerificationCheck,
+)
 from workflow.package.build import build_progress
 from workflow.services.disclosure import scope_differences
 
 from .actions import offers_for
+from .compiled import Compiled, prefetched
 from .forms import CheckForm, ScopeFormSet, ScopeJustificationForm
 from .queries import urgency
 from .timeline import items_html, timeline
+
+# What the page (and the services its forms call) read of an order found through the
+# visibility gate, by SQL compiled once per process (``officer.compiled``).
+_IDENTIFIERS = Compiled(lambda pk: OrderIdentifier.objects.filter(order_id=pk), int)
+_CHECKS = Compiled(lambda pk: VerificationCheck.objects.filter(order_id=pk), int)
+_SCOPE = Compiled(lambda pk: ScopeItem.objects.filter(order_id=pk), int)
+_CONTACTS = Compiled(lambda pk: AuthorityContact.objects.filter(authority_id=pk), int)
+_LAST_PACKAGE = Compiled(
+    lambda pk: Package.objects.filter(order_id=pk, state=PackageState.READY).order_by("-scope_revision")[:1],
+    int,
+)
+
+
+def read_related(order: DisclosureOrder) -> DisclosureOrder:
+    """The order's identifiers, checklist and scope, read now and kept on it, as
+    ``prefetch_related("identifiers", "verification_checks", "scope_items")`` would."""
+    prefetched(order, "identifiers", _IDENTIFIERS(order.pk))
+    prefetched(order, "verification_checks", _CHECKS(order.pk))
+    prefetched(order, "scope_items", _SCOPE(order.pk))
+    return order
 
 
 def match_rows(report: MatchReport, order: DisclosureOrder) -> dict[str, Any]:
@@ -75,7 +104,7 @@ def checklist(order: DisclosureOrder, user: Any, bound: dict[str, forms.Form]) -
     may_record = order.state == S.VERIFYING and user.has_perm("workflow.verify_order")
     if may_record:
         # Every item's form lists the authority's contacts: read them once, not once per form.
-        prefetch_related_objects([order.authority], "contacts")
+        prefetched(order.authority, "contacts", _CONTACTS(order.authority_id))
     rows = []
     for item, label in VerificationItem.choices:
         form = None
@@ -121,7 +150,8 @@ def evidence_text(evidence: list[dict[str, Any]]) -> str:
 
 def package_facts(order: DisclosureOrder) -> Package | None:
     """The last package built for this order (the one a download returns)."""
-    return order.packages.filter(state=PackageState.READY).order_by("-scope_revision").first()
+    found = _LAST_PACKAGE(order.pk)
+    return found[0] if found else None
 
 
 def progress_context(order: DisclosureOrder) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from requests_portal.models import User
+from requests_portal.officer.compiled import Compiled
 from requests_portal.officer.markup import escaped_html
 from requests_portal.templatetags.portal import localdatetime_html
 from workflow.audit.trail import stream_for
@@ -93,19 +94,27 @@ def items_html(entries: list[Entry]) -> SafeString:
     )
 
 
-def timeline(obj: Any) -> list[Entry]:
-    # Only what the timeline shows: the stream's hashes and the rest of the users stay unread.
-    events = list(
-        AuditEvent.objects.filter(stream=stream_for(obj))
+# Only what the timeline shows: the stream's hashes and the rest of the users stay unread. Both
+# reads are compiled once per process (``officer.compiled``).
+_EVENTS = Compiled(
+    lambda stream: (
+        AuditEvent.objects.filter(stream=stream)
         .only("seq", "occurred_at", "actor", "action", "data_json")
         .order_by("seq")
-    )
-    user_ids = {int(e.actor.split(":", 1)[1]) for e in events if e.actor.startswith("user:")}
+    ),
+    str,
+)
+_ACTORS = Compiled(
+    lambda pks: User.objects.filter(pk__in=pks).only("username", "first_name", "last_name"), (int,)
+)
+
+
+def timeline(obj: Any) -> list[Entry]:
+    events = _EVENTS(stream_for(obj))
+    user_ids = sorted({int(e.actor.split(":", 1)[1]) for e in events if e.actor.startswith("user:")})
     names = {
-        f"user:{pk}": (f"{first} {last}".strip() or username)
-        for pk, username, first, last in User.objects.filter(pk__in=user_ids).values_list(
-            "pk", "username", "first_name", "last_name"
-        )
+        f"user:{u.pk}": (f"{u.first_name} {u.last_name}".strip() or u.username)
+        for u in (_ACTORS(user_ids) if user_ids else [])
     }
     entries = []
     labels: dict[str, str] = {}  # an order's stream repeats a few actions: translate each once

@@ -26,26 +26,27 @@ from workflow.datamap.connect import SourceUnavailable
 from workflow.errors import DomainError, InvalidInput, StaleVersion
 from workflow.models import DisclosureOrder, DisclosureState
 from workflow.package.seal import download_package
+from workflow.permissions import can_see_cases, orders_visible_to
 from workflow.services import disclosure as svc
 from workflow.services.scoping import CustomerChoice, match_order, scope_from_matches
 
 from . import charts, queries
 from .actions import ACTIONS
 from .forms import CheckForm, ScopeFormSet, ScopeJustificationForm, SearchForm
-from .order_page import order_context, progress_context
-from .page_cache import PageCache
+from .order_page import order_context, progress_context, read_related
+from .page_cache import PageCache, cached_page
 
 CASE_ROLES = (Role.LEGAL_OFFICER, Role.APPROVER)
 S = DisclosureState
 PAGE_SIZE = 25
 
 
+# The dashboard shows any order (the queue, the counts, the charts): valid until anything changes.
+@cached_page(lambda: [freshness.ALL])
 @staff_required(*CASE_ROLES)
 @require_GET
-def dashboard(request: HttpRequest) -> HttpResponse:
-    # The dashboard shows any order (the queue, the counts, the charts): valid until anything changes.
-    rendered = PageCache(request, data=[freshness.ALL])
-    if (cached := rendered.get()) is not None:
+def dashboard(request: HttpRequest, page_cache: PageCache) -> HttpResponse:
+    if (cached := page_cache.get()) is not None:
         return cached
     search = SearchForm(request.GET)
     search.is_valid()
@@ -84,8 +85,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "state_bars_as_of": dwell_as_of,
     }
     if request.htmx:  # type: ignore[attr-defined]
-        return rendered.store(render(request, "officer/_queue.html", context))
-    return rendered.store(render(request, "officer/dashboard.html", context))
+        return page_cache.store(render(request, "officer/_queue.html", context))
+    return page_cache.store(render(request, "officer/dashboard.html", context))
 
 
 def rows_key(rows: list[tuple[DisclosureOrder, str, str]]) -> str:
@@ -100,12 +101,7 @@ def rows_key(rows: list[tuple[DisclosureOrder, str, str]]) -> str:
 
 
 def _visible_order(request: HttpRequest, reference: str) -> DisclosureOrder:
-    from workflow.permissions import orders_visible_to
-
-    return get_object_or_404(
-        orders_visible_to(request.user).prefetch_related("identifiers", "verification_checks", "scope_items"),
-        reference=reference,
-    )
+    return read_related(get_object_or_404(orders_visible_to(request.user), reference=reference))
 
 
 def _version(request: HttpRequest) -> int:
@@ -116,17 +112,21 @@ def _version(request: HttpRequest) -> int:
         raise StaleVersion() from None
 
 
+# Everything the page shows is audited in the order's stream, the authorities' registry in the
+# system stream. An exporting order's progress moves without an event: never stored.
+@cached_page(lambda reference: [f"{DisclosureOrder._meta.model_name}:{reference}", SYSTEM_STREAM])
 @staff_required(*CASE_ROLES)
 @require_GET
-def order_page(request: HttpRequest, reference: str) -> HttpResponse:
-    # Everything the page shows is audited in the order's stream, the authorities' registry in
-    # the system stream. An exporting order's progress moves without an event: never stored.
-    rendered = PageCache(request, data=[f"{DisclosureOrder._meta.model_name}:{reference}", SYSTEM_STREAM])
-    if (cached := rendered.get()) is not None:
+def order_page(request: HttpRequest, reference: str, page_cache: PageCache) -> HttpResponse:
+    if (cached := page_cache.get()) is not None:
+        # Stored for this user after ``orders_visible_to`` let them see the order; who sees
+        # orders depends on the user alone (``can_see_cases``), asked again on every view.
+        if not can_see_cases(request.user):
+            raise Http404
         return cached
     order = _visible_order(request, reference)
     response = render(request, "officer/order.html", order_context(request, order))
-    return rendered.store(response, cacheable=order.state != S.EXPORTING)
+    return page_cache.store(response, cacheable=order.state != S.EXPORTING)
 
 
 def refused(

@@ -1,0 +1,254 @@
+"""How a cached officer page is read: the session, the sign-in gate's state and the page in one
+cache read; one render when many ask for the same missing page; the order page's small reads
+compiled once. Each keeps what the page cache promised: never stale, never anyone else's."""
+
+import threading
+import time
+from typing import Any
+from unittest import mock
+
+import pytest
+from django.core.cache import caches
+from django.test import Client
+from django.urls import reverse
+
+from requests_portal.models import User
+from requests_portal.officer import page_cache, views
+from requests_portal.officer.compiled import Compiled
+from tests.factories import make_order, sign_in_staff
+from workflow import freshness
+from workflow.models import DisclosureState, OrderIdentifier
+from workflow.services import disclosure as svc
+
+S = DisclosureState
+DASHBOARD = "/officer/"
+
+
+def cache_reads(client: Client, url: str) -> tuple[Any, int]:
+    """The response to ``url`` and how many times the cache was asked for anything (a backend
+    whose ``get_many`` calls its own ``get`` is asked once)."""
+    backend = caches["default"]
+    counted, depth = [0], [0]
+
+    def counting(method: Any) -> Any:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            counted[0] += depth[0] == 0
+            depth[0] += 1
+            try:
+                return method(*args, **kwargs)
+            finally:
+                depth[0] -= 1
+
+        return call
+
+    with (
+        mock.patch.object(backend, "get", counting(backend.get)),
+        mock.patch.object(backend, "get_many", counting(backend.get_many)),
+        mock.patch.object(backend, "add", counting(backend.add)),
+    ):
+        response = client.get(url)
+    return response, counted[0]
+
+
+def warm(client: Client, url: str, **headers: Any) -> None:
+    client.get(url, **headers)  # the browser's first page sets its CSRF cookie: never stored
+    assert client.get(url, **headers)["X-Portal-Cache"] == "miss"
+    assert client.get(url, **headers)["X-Portal-Cache"] == "hit"
+
+
+@pytest.fixture
+def officer_client(client: Client, officer: User) -> Client:
+    sign_in_staff(client, officer)
+    return client
+
+
+# --- One cache read -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("page", ["dashboard", "order"])
+def test_a_repeated_view_asks_the_cache_once(officer_client: Client, officer: User, page: str) -> None:
+    order = make_order(S.VERIFYING, officer=officer)
+    url = DASHBOARD if page == "dashboard" else reverse("officer:order", args=[order.reference])
+    warm(officer_client, url)
+    response, reads = cache_reads(officer_client, url)
+    assert response["X-Portal-Cache"] == "hit"
+    assert reads == 1  # the session, the officer's gate state and the page with its tokens
+
+
+def test_the_single_read_still_refuses_a_deactivated_officer(officer_client: Client, officer: User) -> None:
+    warm(officer_client, DASHBOARD)
+    officer.is_active = False
+    officer.save()
+    response, _ = cache_reads(officer_client, DASHBOARD)
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("accounts:login"))
+
+
+def test_the_single_read_still_sends_a_session_without_its_code_to_the_code_step(
+    officer_client: Client, officer: User
+) -> None:
+    from django_otp import DEVICE_ID_SESSION_KEY
+
+    warm(officer_client, DASHBOARD)
+    session = officer_client.session
+    del session[DEVICE_ID_SESSION_KEY]
+    session.save()
+    response = officer_client.get(DASHBOARD)
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("accounts:verify"))
+
+
+def test_the_single_read_never_serves_another_officers_page(
+    officer_client: Client, officer: User, second_officer: User
+) -> None:
+    """Two officers in one browser, one after the other: the second gets their own page."""
+    warm(officer_client, DASHBOARD, HTTP_ACCEPT_LANGUAGE="en")
+    officer_client.logout()
+    sign_in_staff(officer_client, second_officer)
+    warm(officer_client, DASHBOARD, HTTP_ACCEPT_LANGUAGE="en")
+    html = officer_client.get(DASHBOARD, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert ">officer2 · " in html and ">officer · " not in html
+
+
+def test_a_signed_out_session_reads_no_cached_page(officer_client: Client) -> None:
+    warm(officer_client, DASHBOARD)
+    cookies = officer_client.cookies
+    officer_client.logout()
+    replay = Client()
+    replay.cookies = cookies  # the old session cookie, replayed
+    response = replay.get(DASHBOARD)
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("accounts:login"))
+
+
+def test_a_role_changed_outside_the_orm_shows_once_the_gate_reads_it_again(
+    officer_client: Client, officer: User
+) -> None:
+    """The page is stored with the role it was rendered for: the gate's cached state lapses
+    within PORTAL_STAFF_CACHE_SECONDS, and the page rendered for the old role goes with it."""
+    import time_machine
+    from django.conf import settings
+    from django.contrib.auth.models import Group
+    from django.utils import timezone
+
+    warm(officer_client, DASHBOARD)
+    through = User.groups.through
+    through.objects.filter(user_id=officer.pk).update(group=Group.objects.get(name="approver"))  # no signal
+    later = timezone.now() + timezone.timedelta(seconds=settings.PORTAL_STAFF_CACHE_SECONDS + 1)
+    with time_machine.travel(later):
+        response = officer_client.get(DASHBOARD)
+    assert response["X-Portal-Cache"] == "miss"
+
+
+# --- One render -------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_request_for_a_page_being_rendered_waits_for_that_render(officer: User) -> None:
+    order = make_order(S.VERIFYING, officer=officer)
+    url = reverse("officer:order", args=[order.reference])
+    first = Client()
+    sign_in_staff(first, officer)
+    first.get(url)  # the CSRF cookie
+    second = Client()
+    second.cookies = first.cookies  # the same browser, in another tab
+    entered, release = threading.Event(), threading.Event()
+    real = views.order_context
+    renders = []
+
+    def slow_context(*args: Any, **kwargs: Any) -> Any:
+        renders.append(1)
+        entered.set()
+        release.wait(5)
+        return real(*args, **kwargs)
+
+    responses: dict[str, Any] = {}
+    with mock.patch.object(views, "order_context", slow_context):
+        one = threading.Thread(target=lambda: responses.update(first=first.get(url)))
+        one.start()
+        assert entered.wait(5)
+        two = threading.Thread(target=lambda: responses.update(second=second.get(url)))
+        two.start()
+        time.sleep(0.1)  # the second request is waiting now, not rendering
+        assert len(renders) == 1
+        release.set()
+        one.join(5)
+        two.join(5)
+    assert responses["first"]["X-Portal-Cache"] == "miss"
+    assert responses["second"]["X-Portal-Cache"] == "hit"
+    assert responses["second"].content == responses["first"].content
+    assert len(renders) == 1
+
+
+def test_a_page_whose_render_failed_is_rendered_by_the_next_request_at_once(
+    officer_client: Client, officer: User
+) -> None:
+    order = make_order(S.RECEIVED, officer=officer)
+    url = reverse("officer:order", args=[order.reference])
+    officer_client.get(url)
+    officer_client.raise_request_exception = False
+    with mock.patch.object(views, "order_context", side_effect=RuntimeError("boom")):
+        assert officer_client.get(url).status_code == 500
+    began = time.monotonic()
+    response = officer_client.get(url)
+    assert response["X-Portal-Cache"] == "miss"
+    assert time.monotonic() - began < page_cache.RENDER_WAIT_SECONDS  # no claim was left behind
+
+
+def test_a_change_during_a_render_is_shown_on_the_next_view(officer_client: Client, officer: User) -> None:
+    """A page rendered from rows read before a change is stored under the tokens read before it,
+    which the change renewed: the next view renders again."""
+    order = make_order(S.RECEIVED, officer=officer)
+    url = reverse("officer:order", args=[order.reference])
+    officer_client.get(url)
+    real = views.order_context
+
+    def changed_meanwhile(request: Any, shown: Any, **kwargs: Any) -> Any:
+        context = real(request, shown, **kwargs)
+        svc.start_verification(order, actor=officer)  # committed by someone else mid-render
+        return context
+
+    with mock.patch.object(views, "order_context", changed_meanwhile):
+        assert officer_client.get(url)["X-Portal-Cache"] == "miss"
+    response = officer_client.get(url)
+    assert response["X-Portal-Cache"] == "miss"
+    assert 'class="badge state state-verifying"' in response.content.decode()
+
+
+# --- Reads compiled once ------------------------------------------------------------------------
+
+
+def test_a_compiled_read_gives_what_its_queryset_gives(officer: User) -> None:
+    orders = [make_order(S.VERIFYING, officer=officer) for _ in range(2)]
+    by_order = Compiled(lambda pk: OrderIdentifier.objects.filter(order_id=pk), int)
+    by_orders = Compiled(lambda pks: OrderIdentifier.objects.filter(order_id__in=pks).order_by("-id"), (int,))
+    for order in orders:
+        expected = list(OrderIdentifier.objects.filter(order_id=order.pk))
+        found = by_order(order.pk)
+        assert [(i.pk, i.kind, i.value, i.normalized) for i in found] == [
+            (i.pk, i.kind, i.value, i.normalized) for i in expected
+        ]
+    for pks in ([orders[0].pk], [o.pk for o in orders]):
+        assert [i.pk for i in by_orders(pks)] == list(
+            OrderIdentifier.objects.filter(order_id__in=pks).order_by("-id").values_list("pk", flat=True)
+        )
+    assert by_order(0) == []
+
+
+def test_a_compiled_read_refuses_an_argument_it_cannot_pass_unchanged(db: None) -> None:
+    contains = Compiled(lambda text: OrderIdentifier.objects.filter(value__icontains=text), str)
+    with pytest.raises(ValueError, match="parameter unchanged"):
+        contains("0912")
+
+
+def test_the_order_page_reads_each_of_its_rows_once(
+    officer_client: Client, officer: User, django_assert_max_num_queries: Any
+) -> None:
+    order = make_order(S.VERIFYING, officer=officer)
+    url = reverse("officer:order", args=[order.reference])
+    officer_client.get(url)
+    freshness.renew([f"disclosureorder:{order.reference}"])
+    # The order, its identifiers, checks and scope, the authority's contacts, its package, its
+    # events and their actors.
+    with django_assert_max_num_queries(8):
+        assert officer_client.get(url)["X-Portal-Cache"] == "miss"
