@@ -72,6 +72,7 @@ class PageCache:
         self.key = ""
         self.tokens: dict[str, str] = {}
         self.claimed = False
+        self.role = ""
         self._ahead: dict[str, Any] | None = None  # the batched read, for the user it assumed
         self._ahead_user = ""
         self.data = list(data)
@@ -190,7 +191,7 @@ class PageCache:
         return None
 
     def store(self, response: HttpResponse, *, cacheable: bool = True) -> HttpResponse:
-        if not self.enabled:
+        if not self.enabled or not self.tokens:  # disabled, or ``get()`` was not asked first
             return response
         if cacheable and response.status_code == 200 and not response.streaming:
             cache.set(
