@@ -390,11 +390,13 @@ def start_server() -> subprocess.Popen[bytes]:
     raise SystemExit("gunicorn did not start")
 
 
-def load(paths: list[str], cookie: str, seconds: float) -> tuple[list[float], int]:
-    """``--clients`` clients, each requesting random paths back to back; latencies in ms, and
-    how many responses came from the page cache."""
+def load(paths: list[str], cookie: str, seconds: float) -> tuple[list[float], int, int]:
+    """``--clients`` clients, each requesting random paths back to back; latencies in ms, how
+    many responses came from the page cache, and how many were served a page another request was
+    rendering (after waiting for it)."""
     latencies: list[float] = []
     hits = [0]
+    waits = [0]
     lock = threading.Lock()
     stop = time.monotonic() + seconds
     errors: list[str] = []
@@ -415,9 +417,10 @@ def load(paths: list[str], cookie: str, seconds: float) -> tuple[list[float], in
                 conn = http.client.HTTPConnection("127.0.0.1", ARGS.port, timeout=30)
                 continue
             mine.append((time.perf_counter() - begun) * 1000)
-            if response.getheader("X-Portal-Cache") == "hit":
+            served = response.getheader("X-Portal-Cache")
+            if served in ("hit", "wait"):
                 with lock:
-                    hits[0] += 1
+                    (hits if served == "hit" else waits)[0] += 1
             if response.status != 200:
                 errors.append(f"{path}: {response.status}")
             if response.getheader("Connection", "").lower() == "close":
@@ -433,7 +436,7 @@ def load(paths: list[str], cookie: str, seconds: float) -> tuple[list[float], in
         thread.join()
     if errors:
         raise SystemExit(f"{len(errors)} requests failed, e.g. {errors[:3]}")
-    return latencies, hits[0]
+    return latencies, hits[0], waits[0]
 
 
 def browser_cookies(session_key: str) -> str:
@@ -537,15 +540,17 @@ def main() -> None:
         }
         latencies: dict[str, list[float]] = {name: [] for name in pages}
         hits = dict.fromkeys(pages, 0)
+        waits = dict.fromkeys(pages, 0)
         names = list(pages)
         if ARGS.write_every > 0:
             writer.start()
         began = time.monotonic()
         for round_number in range(ARGS.rounds):
             for name in names[round_number % len(names) :] + names[: round_number % len(names)]:
-                measured, cached = load(pages[name], cookie, ARGS.seconds / ARGS.rounds)
+                measured, cached, waited = load(pages[name], cookie, ARGS.seconds / ARGS.rounds)
                 latencies[name] += measured
                 hits[name] += cached
+                waits[name] += waited
         writer.stopping.set()
         elapsed = time.monotonic() - began
         hello = summary("hello", latencies["hello"], ARGS.seconds)
@@ -553,7 +558,10 @@ def main() -> None:
         order = summary("order page", latencies["order page"], ARGS.seconds)
         floor = summary("staff floor", latencies["staff floor"], ARGS.seconds)
         for name in ("dashboard", "order page"):
-            print(f"{name:<12} served from the page cache: {hits[name] / len(latencies[name]):.1%}")
+            print(
+                f"{name:<12} served from the page cache: {hits[name] / len(latencies[name]):.1%};"
+                f" after waiting for another request's render: {waits[name] / len(latencies[name]):.1%}"
+            )
         print(
             f"writes during the run: {writer.writes} checklist items ({writer.writes / elapsed:.2f}/s; "
             f"half of them on the {len(writer.measured)} measured order pages being verified)"

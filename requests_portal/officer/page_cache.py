@@ -11,8 +11,9 @@ process, shows on the next view. ``PORTAL_PAGE_CACHE_SECONDS`` bounds how long a
 
 Nothing is served from the cache before the sign-in gate has passed (``cached_page`` only reads
 ahead; the view asks ``page_cache.get()`` behind the gate), to a browser without a CSRF cookie, or to
-a request with messages waiting to be shown. Responses say ``X-Portal-Cache: hit`` or ``miss``
-(the benchmark counts them).
+a request with messages waiting to be shown. Responses say ``X-Portal-Cache: hit``, ``wait`` (served
+the page another request was rendering, after waiting for it) or ``miss`` (the benchmark counts
+them).
 
 One round trip: a view decorated with ``cached_page`` reads the session, the gate's state of the
 session's user (``staff_state.primed``) and the page with its tokens in one ``get_many``; the
@@ -164,11 +165,11 @@ class PageCache:
         if len(self.tokens) < len(self.names):
             self.tokens = freshness.tokens(self.names)
 
-    def _hit(self, entry: Any) -> HttpResponse | None:
+    def _hit(self, entry: Any, how: str = "hit") -> HttpResponse | None:
         if entry is None or entry[0] != self.tokens or entry[1] != self.role:
             return None
         response = HttpResponse(entry[2], content_type=entry[3])
-        response["X-Portal-Cache"] = "hit"
+        response["X-Portal-Cache"] = how
         return response
 
     def _claim_or_wait(self, token_keys: dict[str, str]) -> HttpResponse | None:
@@ -183,8 +184,8 @@ class PageCache:
             time.sleep(RENDER_POLL_SECONDS)
             found = cache.get_many([self.key, claim, *token_keys])
             self._take_tokens(found, token_keys)
-            if (hit := self._hit(found.get(self.key))) is not None:
-                return hit
+            if (waited := self._hit(found.get(self.key), "wait")) is not None:
+                return waited
             if claim not in found and cache.add(claim, 1, RENDER_CLAIM_SECONDS):
                 self.claimed = True
                 return None
