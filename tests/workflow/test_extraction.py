@@ -352,7 +352,7 @@ def test_postgresql_renders_tricky_values_byte_for_byte_as_the_python_path(pg_st
             assert by_copy.stats.peak_rows_held == 0
             assert [f.sha256 for f in by_copy.files] == [f.sha256 for f in by_cursor.files]
         jsonl = (tmp_path / "UTC" / "copy" / "store-1" / "review.jsonl").read_text(encoding="utf-8")
-        lines = [json.loads(x) for x in jsonl.splitlines() if '"_table": "tricky"' in x]
+        lines = [json.loads(x) for x in jsonl.splitlines() if '"_table":"tricky"' in x]
         assert sorted(map(repr, (line["label"] for line in lines))) == sorted(
             map(repr, [*TRICKY_TEXTS, None, *TRICKY_TEXTS])
         )
