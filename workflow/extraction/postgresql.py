@@ -67,6 +67,11 @@ def renders(conn: StoreConnection, table: Table, category: str) -> bool:
     )
 
 
+def sends_utf8(conn: StoreConnection) -> bool:
+    """Whether the server sends text to this connection as UTF-8 (its client encoding)."""
+    return bool(conn.raw.info.encoding == "utf-8")
+
+
 def _name(text: str) -> str:
     # Table and column names are schema-checked identifiers ([A-Za-z0-9_]): safe inside quotes,
     # SQL's and JSON's alike.
@@ -135,11 +140,20 @@ def chunk_queries(
     pk = f"t0.{q(table.primary_key)}"
     json_line = " || ".join(json_parts)
     csv_line = " || ".join(csv_parts)
+    # The lines of a chunk, without the newline after the last (Python writes it). In binary
+    # COPY a text is sent as its bytes in the client's encoding, which is also how a bytea is
+    # sent: read as bytea, a chunk is its UTF-8 bytes, not decoded and encoded again. Another
+    # client encoding gets the UTF-8 bytes from convert_to (a copy and a scan more per chunk).
+    utf8 = sends_utf8(conn)
     select = [
         f"({pk} / {CHUNK_ROWS})::int8",
         "count(*)",
-        f"convert_to(string_agg({json_line}, E'\\n' ORDER BY {pk}) || E'\\n', 'UTF8')",
-        f"convert_to(string_agg({csv_line}, E'\\n' ORDER BY {pk}) || E'\\n', 'UTF8')",
+        *(
+            f"string_agg({line}, E'\\n' ORDER BY {pk})"
+            if utf8
+            else f"convert_to(string_agg({line}, E'\\n' ORDER BY {pk}), 'UTF8')"
+            for line in (json_line, csv_line)
+        ),
     ]
     queries = []
     for lane in range(lanes):
@@ -209,7 +223,9 @@ def stream_postgresql(
             _run, count, json_bytes, csv_bytes = heads.pop(index)
             stats.buffered(max(len(json_bytes), len(csv_bytes)))
             jsonl.write(json_bytes)
+            jsonl.write(b"\n")
             csv_file.write(csv_bytes)
+            csv_file.write(b"\n")
             rows += count
             head = next(lanes[index], None)
             if head is not None:
