@@ -19,8 +19,7 @@ from workflow.choices import DataCategory
 from workflow.datamap import SourceUnavailable
 from workflow.datamap.model import CustomerJoin, Table
 from workflow.errors import InvalidInput
-from workflow.extraction import ExtractionFailed, ScopeRequest, extract_scope, iter_rows
-from workflow.extraction import postgresql
+from workflow.extraction import ExtractionFailed, ScopeRequest, extract_scope, iter_rows, postgresql
 from workflow.extraction.postgresql import CHUNK_ROWS
 from workflow.extraction.writers import CsvOut, encode_json
 from workflow.store import HEAVY_CUSTOMER_ID
@@ -121,9 +120,7 @@ def check_csv_field(raw: str, value: object) -> None:
     booleans bare, anything else quoted, formula starts neutralised."""
     if value is None:
         assert raw == ""
-    elif isinstance(value, bool):
-        assert raw == str(value)
-    elif isinstance(value, int):
+    elif isinstance(value, int):  # booleans too: True, False
         assert raw == str(value)
     else:
         assert isinstance(value, str)
@@ -161,8 +158,7 @@ def test_the_files_format_compact_json_trimmed_fractions_and_csv_quoting_every_n
     keys = ("_table", "a", "b", "n", "flag", "at")
     assert [encode_json(dict(zip(keys, row, strict=True))) for row in rows[:2]] == [
         '{"_table":"t","a":null,"b":"","n":0,"flag":true,"at":"2025-03-20T10:00:00.5+03:30"}',
-        '{"_table":"t","a":"a\\rb","b":"say \\"hi\\", ok","n":-7,"flag":false,'
-        '"at":"2025-01-02T03:04:05.12"}',
+        '{"_table":"t","a":"a\\rb","b":"say \\"hi\\", ok","n":-7,"flag":false,"at":"2025-01-02T03:04:05.12"}',
     ]
 
 
@@ -452,7 +448,8 @@ def test_postgresql_renders_tricky_values_byte_for_byte_as_the_python_path(pg_st
             # Every field of the CSV as the format says, against the same row's JSON value:
             # NULL empty, "" quoted, numbers and booleans bare, the rest quoted and neutralised.
             folder = tmp_path / zone / "copy" / "store-1"
-            lines = [json.loads(x) for x in (folder / "review.jsonl").read_text(encoding="utf-8").splitlines()]
+            jsonl_text = (folder / "review.jsonl").read_text(encoding="utf-8")
+            lines = [json.loads(x) for x in jsonl_text.splitlines()]
             header, *records = raw_csv_records((folder / "review.csv").read_bytes().decode("utf-8"))
             assert len(records) == len(lines)
             for line, record in zip(lines, records, strict=True):
@@ -475,7 +472,7 @@ def test_postgresql_renders_tricky_values_byte_for_byte_as_the_python_path(pg_st
         )
         labels = [r[header.index('"label"')] for r in records if r[0] == '"tricky"']
         assert labels.count('""') == 2 and labels.count("") == 1  # "" twice, NULL once
-        assert '"new\nline and carriage\rreturn"' in labels and "\"'=HYPERLINK(\"\"http://x\"\")\"" in labels
+        assert '"new\nline and carriage\rreturn"' in labels and '"\'=HYPERLINK(""http://x"")"' in labels
         # A client encoding other than UTF-8: the chunks are converted on the server, same bytes.
         monkeypatch.setattr(postgresql, "sends_utf8", lambda conn: False)
         extract(store, tmp_path / "converted", ["review"])

@@ -130,7 +130,7 @@ def chunk_queries(
     q = conn.dialect.quote
     columns = table.columns_of(category)
     oids = column_types(conn, table)
-    json_parts = ["'{\"_table\":\"" + _name(table.name) + "\"'"]
+    json_parts = ['\'{"_table":"' + _name(table.name) + "\"'"]
     for column in columns:
         json_parts += [f"',\"{_name(column)}\":'", json_value(f"t0.{q(column)}", oids[column])]
     json_parts.append("'}'")
