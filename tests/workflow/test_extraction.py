@@ -5,7 +5,10 @@ import hashlib
 import io
 import json
 import os
+import re
 import sqlite3
+import uuid
+from decimal import Decimal
 from urllib.parse import urlparse
 
 import psycopg
@@ -16,8 +19,9 @@ from workflow.choices import DataCategory
 from workflow.datamap import SourceUnavailable
 from workflow.datamap.model import CustomerJoin, Table
 from workflow.errors import InvalidInput
-from workflow.extraction import ExtractionFailed, ScopeRequest, extract_scope, iter_rows
+from workflow.extraction import ExtractionFailed, ScopeRequest, extract_scope, iter_rows, postgresql
 from workflow.extraction.postgresql import CHUNK_ROWS
+from workflow.extraction.writers import CsvOut, encode_json
 from workflow.store import HEAVY_CUSTOMER_ID
 
 HEAVY = f"store:{HEAVY_CUSTOMER_ID}"
@@ -87,6 +91,96 @@ def test_csv_cells_that_would_run_as_formulas_are_neutralised(store, tmp_path):
     # The JSON keeps the text as the customer wrote it: neutralising is a CSV matter.
     first = json.loads((out / "store-1" / "review.jsonl").read_text().splitlines()[0])
     assert first["body"].startswith("=HYPERLINK(")
+
+
+# A CSV field as written: quoted ("…", quotes doubled) or bare (up to the next comma or newline).
+_RAW_FIELD = re.compile(r'"(?:[^"]|"")*"|[^,"\n]*')
+
+
+def raw_csv_records(text: str) -> list[list[str]]:
+    """The records of an RFC 4180 file with each field as written, quotes and all: csv.reader
+    reads NULL (an empty field) and an empty text ("") alike."""
+    records, record, pos = [], [], 0
+    while pos < len(text):
+        match = _RAW_FIELD.match(text, pos)
+        assert match is not None
+        record.append(match.group())
+        pos = match.end()
+        if text[pos] == ",":
+            pos += 1
+            continue
+        assert text[pos] == "\n", (text[pos - 20 : pos + 20], record)
+        records.append(record)
+        record, pos = [], pos + 1
+    return records
+
+
+def check_csv_field(raw: str, value: object) -> None:
+    """The CSV field of a JSON value (as the JSON Lines file holds it): NULL empty, numbers and
+    booleans bare, anything else quoted, formula starts neutralised."""
+    if value is None:
+        assert raw == ""
+    elif isinstance(value, int):  # booleans too: True, False
+        assert raw == str(value)
+    else:
+        assert isinstance(value, str)
+        text = "'" + value if value.startswith(("=", "+", "-", "@", "\t", "\r")) else value
+        assert raw == '"' + text.replace('"', '""') + '"', (raw, value)
+
+
+def test_the_files_format_compact_json_trimmed_fractions_and_csv_quoting_every_non_number():
+    """The portable writers define the bytes (PostgreSQL's renderer is held to them)."""
+
+    class Sink:
+        data = b""
+
+        def write(self, chunk: bytes) -> None:
+            self.data += chunk
+
+    tehran = dt.timezone(dt.timedelta(hours=3, minutes=30))
+    rows = [
+        ("t", None, "", 0, True, dt.datetime(2025, 3, 20, 10, 0, 0, 500000, tzinfo=tehran)),
+        ("t", "a\rb", 'say "hi", ok', -7, False, dt.datetime(2025, 1, 2, 3, 4, 5, 120000)),
+        ("t", "=SUM(A1)", "-3", 2.5, None, dt.datetime(2025, 1, 2, 3, 4, 5, 1, tzinfo=dt.UTC)),
+        ("t", uuid.UUID(int=1), Decimal("1.10"), None, None, dt.date(24, 2, 29)),
+        ("t", "x", "y", 1, True, dt.datetime(2025, 1, 2, 3, 4, 5, tzinfo=dt.UTC)),
+    ]
+    sink = Sink()
+    CsvOut(sink, ["_table", "a", "b", "n", "flag", "at"]).write_rows(rows)  # type: ignore[arg-type]
+    assert sink.data.decode() == (
+        '"_table","a","b","n","flag","at"\n'
+        '"t",,"",0,True,"2025-03-20T10:00:00.5+03:30"\n'
+        '"t","a\rb","say ""hi"", ok",-7,False,"2025-01-02T03:04:05.12"\n'
+        '"t","\'=SUM(A1)","\'-3",2.5,,"2025-01-02T03:04:05.000001+00:00"\n'
+        '"t","00000000-0000-0000-0000-000000000001",1.10,,,"0024-02-29"\n'
+        '"t","x","y",1,True,"2025-01-02T03:04:05+00:00"\n'
+    )
+    keys = ("_table", "a", "b", "n", "flag", "at")
+    assert [encode_json(dict(zip(keys, row, strict=True))) for row in rows[:2]] == [
+        '{"_table":"t","a":null,"b":"","n":0,"flag":true,"at":"2025-03-20T10:00:00.5+03:30"}',
+        '{"_table":"t","a":"a\\rb","b":"say \\"hi\\", ok","n":-7,"flag":false,"at":"2025-01-02T03:04:05.12"}',
+    ]
+
+
+def test_csv_tells_null_from_empty_text_on_the_portable_path(tmp_path):
+    store = seed(tmp_path / "store", customers=6)
+    conn = _sqlite(store)
+    conn.execute(
+        "INSERT INTO reviews (id, customer_id, product, rating, body, status, created_at) "
+        "VALUES (90001, 2, '', 1, NULL, 'published', '2025-05-05 10:00:00')"
+    )
+    conn.commit()
+    conn.close()
+    out = tmp_path / "out"
+    extract(store, out, ["review"], customer="store:2", dates=(dt.date(2025, 5, 1), dt.date(2025, 5, 31)))
+    lines = [json.loads(x) for x in (out / "store-2" / "review.jsonl").read_text().splitlines()]
+    header, *records = raw_csv_records((out / "store-2" / "review.csv").read_bytes().decode("utf-8"))
+    assert len(records) == len(lines)
+    for line, record in zip(lines, records, strict=True):
+        for name, raw in zip(header, record, strict=True):
+            check_csv_field(raw, line.get(name[1:-1]))
+    [mine] = [r for r in records if r[header.index('"product"')] == '""']
+    assert mine[header.index('"body"')] == ""
 
 
 def test_credentials_are_never_extracted_even_if_asked(store, tmp_path):
@@ -271,7 +365,7 @@ TRICKY_TEXTS = [
 
 
 @pytest.mark.postgres
-def test_postgresql_renders_tricky_values_byte_for_byte_as_the_python_path(pg_store, tmp_path):
+def test_postgresql_renders_tricky_values_byte_for_byte_as_the_python_path(pg_store, tmp_path, monkeypatch):
     """Every type the server renders, with NULLs, fractions of seconds, other zones' offsets,
     negative numbers and text that needs escaping, quoting or neutralising."""
     url = pg_store.database_url.replace("postgres://", "postgresql://", 1)
@@ -351,8 +445,42 @@ def test_postgresql_renders_tricky_values_byte_for_byte_as_the_python_path(pg_st
                 assert copied == cursored, (zone, fmt)
             assert by_copy.stats.peak_rows_held == 0
             assert [f.sha256 for f in by_copy.files] == [f.sha256 for f in by_cursor.files]
+            # Every field of the CSV as the format says, against the same row's JSON value:
+            # NULL empty, "" quoted, numbers and booleans bare, the rest quoted and neutralised.
+            folder = tmp_path / zone / "copy" / "store-1"
+            jsonl_text = (folder / "review.jsonl").read_text(encoding="utf-8")
+            lines = [json.loads(x) for x in jsonl_text.splitlines()]
+            header, *records = raw_csv_records((folder / "review.csv").read_bytes().decode("utf-8"))
+            assert len(records) == len(lines)
+            for line, record in zip(lines, records, strict=True):
+                for name, raw in zip(header, record, strict=True):
+                    check_csv_field(raw, line.get(name[1:-1]))
+        # Where the session's zone is UTC: fractions of a second without their trailing zeros.
+        utc_json = (tmp_path / "UTC" / "copy" / "store-1" / "review.jsonl").read_text(encoding="utf-8")
+        for fragment in (
+            '"at":"2025-03-20T10:00:00.5+00:00"',
+            '"at":"2025-03-20T10:00:00.000001+00:00"',
+            '"at":"2025-03-20T23:59:59+00:00"',
+            '"local_at":"2025-01-02T03:04:05.12"',
+            '"day":"0024-02-29"',
+            '"label":"","code":""',
+            '"label":null,"code":null',
+        ):
+            assert fragment in utc_json, fragment
+        header, *records = raw_csv_records(
+            (tmp_path / "UTC" / "copy" / "store-1" / "review.csv").read_bytes().decode("utf-8")
+        )
+        labels = [r[header.index('"label"')] for r in records if r[0] == '"tricky"']
+        assert labels.count('""') == 2 and labels.count("") == 1  # "" twice, NULL once
+        assert '"new\nline and carriage\rreturn"' in labels and '"\'=HYPERLINK(""http://x"")"' in labels
+        # A client encoding other than UTF-8: the chunks are converted on the server, same bytes.
+        monkeypatch.setattr(postgresql, "sends_utf8", lambda conn: False)
+        extract(store, tmp_path / "converted", ["review"])
+        for fmt in ("jsonl", "csv"):
+            converted = (tmp_path / "converted" / "store-1" / f"review.{fmt}").read_bytes()
+            assert converted == (tmp_path / "UTC" / "cursor" / "store-1" / f"review.{fmt}").read_bytes()
         jsonl = (tmp_path / "UTC" / "copy" / "store-1" / "review.jsonl").read_text(encoding="utf-8")
-        lines = [json.loads(x) for x in jsonl.splitlines() if '"_table": "tricky"' in x]
+        lines = [json.loads(x) for x in jsonl.splitlines() if '"_table":"tricky"' in x]
         assert sorted(map(repr, (line["label"] for line in lines))) == sorted(
             map(repr, [*TRICKY_TEXTS, None, *TRICKY_TEXTS])
         )

@@ -91,8 +91,9 @@ def rows_query(
         chunk = f"t0.{q(table.primary_key)} / {int(chunk_rows)}"
         if lane is not None and lane[1] > 1:
             index, lanes = int(lane[0]), int(lane[1])
-            # Run numbers may be negative: the modulus is taken into [0, lanes).
-            sql += f" AND mod(mod({chunk}, {lanes}) + {lanes}, {lanes}) = {index}"
+            # Run numbers may be negative (mod is then in (-lanes, 0]): run r goes to the lane
+            # r mod lanes taken into [0, lanes), with one modulus a row.
+            sql += f" AND mod({chunk}, {lanes}) IN ({index}, {index - lanes})"
         sql += f" GROUP BY {chunk} ORDER BY {chunk}"
     else:
         sql += f" ORDER BY t0.{q(table.primary_key)}"

@@ -3,11 +3,13 @@ and one of CSV lines, from one scan, streamed by a binary ``COPY … TO STDOUT``
 hashes and writes them.
 
 The bytes are those the portable path writes for the same rows (``writers.encode_json`` and
-``CsvOut``): that path is the reference, and every expression below mirrors one of its rules —
-ISO 8601 instants with six-digit fractions, decimals of numbers only where Python prints numbers,
-``True``/``False`` in the CSV, neutralised formula cells, and CSV quoting exactly where Python's
-csv writer quotes. A table with a column of another type (numeric, float, json, arrays, bytea…)
-or without an integer key is left to the portable path, on the same snapshot.
+``CsvOut``, in the format ``writers`` describes): that path is the reference, and every
+expression below mirrors one of its rules. The format is such that each value costs the server
+one cheap expression: ``to_json`` prints JSON strings, and ISO 8601 days and instants (fractions
+trimmed), exactly as Python's encoder and ``writers.iso_text`` do; a CSV field is quoted whenever
+it is not a number, so the server never looks inside a text to decide (it doubles the quotes and
+neutralises formula cells). A table with a column of another type (numeric, float, json,
+arrays, bytea…) or without an integer key is left to the portable path, on the same snapshot.
 
 With two connections on one snapshot, the chunks are dealt alternately to two server processes
 (the other core) and merged back in key order as they arrive: one chunk per lane is held.
@@ -15,7 +17,6 @@ With two connections on one snapshot, the chunks are dealt alternately to two se
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack
 from typing import Any
@@ -25,7 +26,7 @@ from workflow.datamap.model import Source, Table
 from workflow.datamap.sql import rows_query
 
 from .streams import StreamStats
-from .writers import FORMULA_STARTS, HashedFile, csv_writer
+from .writers import FORMULA_STARTS, HashedFile
 
 # Rows per chunk: ~100 COPY messages per 100,000 rows instead of one per row (the per-row cost
 # was the bottleneck), and a chunk of a few hundred kilobytes is all a lane holds.
@@ -39,24 +40,10 @@ _UUID = 2950  # -> uuid.UUID
 _DATE = 1082  # -> datetime.date
 _TIMESTAMP = 1114  # -> naive datetime.datetime
 _TIMESTAMPTZ = 1184  # -> aware datetime.datetime, in the session's time zone
-RENDERED_TYPES = frozenset(_INTEGERS | _TEXTS | {_BOOL, _UUID, _DATE, _TIMESTAMP, _TIMESTAMPTZ})
+_QUOTELESS = {_UUID, _DATE, _TIMESTAMP, _TIMESTAMPTZ}  # their text never holds " or \ or controls
+RENDERED_TYPES = frozenset(_INTEGERS | _TEXTS | _QUOTELESS | {_BOOL})
 
 _FORMULA_CODES = ", ".join(str(ord(start)) for start in FORMULA_STARTS)
-
-
-def _csv_quoted_characters() -> str:
-    """The characters that make the portable path's csv writer quote a cell, asked of the writer
-    itself: Python 3.11 leaves a bare carriage return unquoted when rows end in "\\n"."""
-    found = ""
-    for character in ',"\n\r':
-        buffer = io.StringIO()
-        csv_writer(buffer).writerow(["a" + character, "b"])
-        if buffer.getvalue().startswith('"'):
-            found += character
-    return found
-
-
-_CSV_QUOTED = _csv_quoted_characters()
 
 
 def column_types(conn: StoreConnection, table: Table) -> dict[str, int]:
@@ -80,70 +67,51 @@ def renders(conn: StoreConnection, table: Table, category: str) -> bool:
     )
 
 
-def _literal(text: str) -> str:
-    # Table and column names are schema-checked identifiers ([A-Za-z0-9_]): safe inside quotes.
+def sends_utf8(conn: StoreConnection) -> bool:
+    """Whether the server sends text to this connection as UTF-8 (its client encoding)."""
+    return bool(conn.raw.info.encoding == "utf-8")
+
+
+def _name(text: str) -> str:
+    # Table and column names are schema-checked identifiers ([A-Za-z0-9_]): safe inside quotes,
+    # SQL's and JSON's alike.
     if not text.replace("_", "").isalnum() or not text.isascii():
         raise ValueError(f"not an identifier: {text!r}")
-    return "'" + text + "'"
-
-
-def _iso_text(expression: str, oid: int, *, quoted: bool = False) -> str:
-    """``isoformat()`` of a day or an instant (in double quotes, as JSON holds it, if ``quoted``).
-    Whole seconds (nearly always) are to_json's ISO 8601 text, which is Python's; a fraction is
-    printed with six digits, as Python does, where to_json trims trailing zeros."""
-    plain = f"to_json({expression})::text" if quoted else f"btrim(to_json({expression})::text, '\"')"
-    if oid == _DATE:
-        return plain
-    whole = f"{expression} = {expression}::{'timestamptz' if oid == _TIMESTAMPTZ else 'timestamp'}(0)"
-    fraction = f"to_char({expression}, 'YYYY-MM-DD\"T\"HH24:MI:SS.US')"
-    if oid == _TIMESTAMPTZ:
-        # The offset as to_json prints it ("+03:30", seconds when a zone has them), like Python.
-        fraction += f" || substring(to_json({expression})::text from '([+-][0-9:]+)\"$')"
-    if quoted:
-        fraction = f"'\"' || {fraction} || '\"'"
-    return f"CASE WHEN {whole} THEN {plain} ELSE {fraction} END"
+    return text
 
 
 def json_value(expression: str, oid: int) -> str:
     """The JSON text of one value as ``encode_json`` writes it (``json_safe`` for the rest)."""
     if oid in _INTEGERS or oid == _BOOL:
         rendered = f"{expression}::text"  # 42, -7, true, false
-    elif oid in _TEXTS or oid == _UUID:
+    elif oid in _TEXTS or oid in _QUOTELESS:
         # to_json escapes exactly what Python's encoder escapes with ensure_ascii=False:
-        # " \\ \b \f \n \r \t, other control characters as \u00xx (lower-case hex).
+        # " \\ \b \f \n \r \t, other control characters as \u00xx (lower-case hex). Days and
+        # instants are ISO 8601 (XSD style) in the session's time zone, the offset as Python
+        # prints it ("+03:30", seconds when a zone has them), a fraction without trailing zeros.
         rendered = f"to_json({expression})::text"
-    elif oid in (_DATE, _TIMESTAMP, _TIMESTAMPTZ):
-        rendered = _iso_text(expression, oid, quoted=True)
     else:
         raise ValueError(f"type {oid} is rendered by the portable path")
     return f"COALESCE({rendered}, 'null')"
 
 
 def csv_cell(expression: str, oid: int) -> str:
-    """One CSV cell as ``CsvOut`` writes it: None empty, numbers bare, booleans True/False,
-    days and instants in ISO 8601, text neutralised and quoted only where the writer quotes."""
-    if oid in _INTEGERS or oid == _UUID:
-        return f"COALESCE({expression}::text, '')"
+    """One CSV field as ``CsvOut`` writes it, with the comma before it: NULL empty, numbers
+    bare, booleans True/False, anything else in double quotes. A day, an instant or a UUID holds
+    no quote, so its JSON string is its field; a text is neutralised and its quotes doubled (its
+    comma goes inside the COALESCE: one concatenation less per text and row)."""
+    if oid in _INTEGERS:
+        return f"',' || COALESCE({expression}::text, '')"
     if oid == _BOOL:
-        return f"CASE WHEN {expression} THEN 'True' WHEN NOT {expression} THEN 'False' ELSE '' END"
-    if oid in (_DATE, _TIMESTAMP, _TIMESTAMPTZ):
-        return f"COALESCE({_iso_text(expression, oid)}, '')"
+        return f"CASE WHEN {expression} THEN ',True' WHEN NOT {expression} THEN ',False' ELSE ',' END"
+    if oid in _QUOTELESS:
+        return f"',' || COALESCE(to_json({expression})::text, '')"
     if oid not in _TEXTS:
         raise ValueError(f"type {oid} is rendered by the portable path")
     neutralised = (
         f"CASE WHEN ascii({expression}) IN ({_FORMULA_CODES}) THEN '''' || {expression} ELSE {expression} END"
     )
-    needs_quotes = " OR ".join(
-        f"strpos({expression}, {_sql_char(character)}) > 0" for character in _CSV_QUOTED
-    )
-    return (
-        f"CASE WHEN {expression} IS NULL THEN '' WHEN {needs_quotes} "
-        f"THEN '\"' || replace({neutralised}, '\"', '\"\"') || '\"' ELSE {neutralised} END"
-    )
-
-
-def _sql_char(character: str) -> str:
-    return {"\n": "E'\\n'", "\r": "E'\\r'", "'": "''''"}.get(character, f"'{character}'")
+    return f"COALESCE(',\"' || replace({neutralised}, '\"', '\"\"') || '\"', ',')"
 
 
 def chunk_queries(
@@ -162,21 +130,30 @@ def chunk_queries(
     q = conn.dialect.quote
     columns = table.columns_of(category)
     oids = column_types(conn, table)
-    json_parts = ['\'{"_table": "\' || ' + _literal(table.name) + " || '\"'"]
+    json_parts = ['\'{"_table":"' + _name(table.name) + "\"'"]
     for column in columns:
-        json_parts += [f"', \"{_literal(column)[1:-1]}\": '", json_value(f"t0.{q(column)}", oids[column])]
+        json_parts += [f"',\"{_name(column)}\":'", json_value(f"t0.{q(column)}", oids[column])]
     json_parts.append("'}'")
-    csv_parts = [_literal(table.name)]
+    csv_parts = ["'\"" + _name(table.name) + "\"'"]
     for name in header[1:]:
-        csv_parts.append(csv_cell(f"t0.{q(name)}", oids[name]) if name in columns else "''")
+        csv_parts.append(csv_cell(f"t0.{q(name)}", oids[name]) if name in columns else "','")
     pk = f"t0.{q(table.primary_key)}"
     json_line = " || ".join(json_parts)
-    csv_line = " || ',' || ".join(csv_parts)
+    csv_line = " || ".join(csv_parts)
+    # The lines of a chunk, without the newline after the last (Python writes it). In binary
+    # COPY a text is sent as its bytes in the client's encoding, which is also how a bytea is
+    # sent: read as bytea, a chunk is its UTF-8 bytes, not decoded and encoded again. Another
+    # client encoding gets the UTF-8 bytes from convert_to (a copy and a scan more per chunk).
+    utf8 = sends_utf8(conn)
     select = [
         f"({pk} / {CHUNK_ROWS})::int8",
         "count(*)",
-        f"convert_to(string_agg({json_line}, E'\\n' ORDER BY {pk}) || E'\\n', 'UTF8')",
-        f"convert_to(string_agg({csv_line}, E'\\n' ORDER BY {pk}) || E'\\n', 'UTF8')",
+        *(
+            f"string_agg({line}, E'\\n' ORDER BY {pk})"
+            if utf8
+            else f"convert_to(string_agg({line}, E'\\n' ORDER BY {pk}), 'UTF8')"
+            for line in (json_line, csv_line)
+        ),
     ]
     queries = []
     for lane in range(lanes):
@@ -246,7 +223,9 @@ def stream_postgresql(
             _run, count, json_bytes, csv_bytes = heads.pop(index)
             stats.buffered(max(len(json_bytes), len(csv_bytes)))
             jsonl.write(json_bytes)
+            jsonl.write(b"\n")
             csv_file.write(csv_bytes)
+            csv_file.write(b"\n")
             rows += count
             head = next(lanes[index], None)
             if head is not None:

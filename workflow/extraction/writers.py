@@ -1,5 +1,13 @@
 """Writing extracted rows: JSON Lines and CSV files hashed while they are written, with CSV
-cells that a spreadsheet would run as formulas neutralised."""
+cells that a spreadsheet would run as formulas neutralised.
+
+The files' format (both extraction paths write it byte for byte, see ``postgresql.py``):
+- JSON Lines: one compact object per row (``{"_table":"t","col":value}``, no spaces, UTF-8 as
+  is); days and instants in ISO 8601, a fraction of a second without its trailing zeros
+  (``10:00:00.5``, as PostgreSQL's ``to_json`` prints it), decimals and UUIDs as strings;
+- CSV (RFC 4180, rows ending in ``\n``): every value that is not a number is quoted (text, days,
+  instants, UUIDs, the header), numbers and booleans (``True``/``False``) are bare, and NULL is
+  an empty unquoted field, so an empty text (``""``) and a missing value stay distinct."""
 
 from __future__ import annotations
 
@@ -38,12 +46,23 @@ def csv_text(value: Any) -> Any:
     return neutralise_cell(json_safe(value))
 
 
+def iso_text(value: dt.datetime | dt.date | dt.time) -> str:
+    """ISO 8601, with a fraction of a second only as long as it needs to be: ``isoformat()``
+    writes six digits (``.500000``), PostgreSQL's ``to_json`` trims the zeros (``.5``), and both
+    extraction paths must write the same bytes."""
+    text = value.isoformat()
+    if getattr(value, "microsecond", 0):
+        head, _dot, rest = text.partition(".")  # "…HH:MM:SS" "." "ffffff[+HH:MM[:SS]]"
+        text = f"{head}.{rest[:6].rstrip('0')}{rest[6:]}"
+    return text
+
+
 def json_safe(value: Any) -> Any:
     """The value as JSON can carry it: instants and days in ISO 8601, decimals as strings."""
     if value is None or isinstance(value, bool | int | float | str):
         return value
     if isinstance(value, dt.datetime | dt.date | dt.time):
-        return value.isoformat()
+        return iso_text(value)
     if isinstance(value, decimal.Decimal | uuid.UUID):
         return str(value)
     if isinstance(value, bytes | bytearray | memoryview):
@@ -141,8 +160,23 @@ class HashedFile:
 
 
 def csv_writer(buffer: io.StringIO) -> Any:
-    """The CSV dialect of every extracted file (the PostgreSQL renderer asks it how it quotes)."""
-    return csv.writer(buffer, lineterminator="\n")
+    """The CSV dialect of every extracted file: every field that is not a number is quoted
+    (whatever it holds: a bare carriage return too), numbers are bare. ``None`` would come out
+    as ``""``, like an empty text: write ``NULL_CELL`` for it."""
+    return csv.writer(buffer, lineterminator="\n", quoting=csv.QUOTE_NONNUMERIC)
+
+
+class _NullCell(float):
+    """NULL in a CSV row: the writer takes it for a number (so leaves it unquoted) and prints it
+    as nothing, where ``None`` would be quoted like an empty text."""
+
+    def __str__(self) -> str:
+        return ""
+
+    __repr__ = __str__
+
+
+NULL_CELL = _NullCell()
 
 
 class CsvOut:
@@ -158,14 +192,17 @@ class CsvOut:
 
     def write_rows(self, rows: Sequence[Sequence[Any]]) -> None:
         """Write a batch and flush it. Text cells are neutralised; numbers are left as numbers
-        (a leading "-" there is a sign); other values become their JSON-safe text first."""
+        (a leading "-" there is a sign); NULL is an empty field; other values become their
+        JSON-safe text first."""
         self._writer.writerows(
             [
                 [
                     v
-                    if v is None or v.__class__ in _NUMBERS
+                    if v.__class__ in _NUMBERS
                     else ("'" + v if v.startswith(FORMULA_STARTS) else v)
                     if v.__class__ is str
+                    else NULL_CELL
+                    if v is None
                     else csv_text(v)
                     for v in row
                 ]
@@ -182,5 +219,6 @@ class CsvOut:
             self._buffer.truncate()
 
 
-# One encoder for every row: json.dumps with options builds a new encoder per call.
-encode_json = json.JSONEncoder(ensure_ascii=False, default=json_safe).encode
+# One encoder for every row: json.dumps with options builds a new encoder per call. Compact
+# separators: PostgreSQL's renderer writes the same bytes, and a third of the spaces per row less.
+encode_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=json_safe).encode
