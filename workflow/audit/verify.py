@@ -207,38 +207,38 @@ def _walk(
             if broken:
                 last[stream] = (seq, digest)
                 continue
-            problem = None
-            if seq != expected_seq:
+            if seq == expected_seq and prev_hash == expected_prev:
+                if (
+                    # canonical.encode_event_json, written out here (a call per event costs more
+                    # than the f-string); the tests hold every spelling equal to the canonical one
+                    sha256(
+                        f'{{"action":{actions[action]},"actor":{optional[actor]},"data":{data_json},'
+                        f'"object":{stream_object if obj is None else optional[obj]},"occurred_at":"{when}",'
+                        f'"prev_hash":"{prev_hash}","role":{optional[role]},"seq":{seq},"stream":{stream_json}}}'.encode()
+                    ).hexdigest()
+                    == digest
+                ):
+                    if promise is None or seq != promise[0] or digest == promise[1]:
+                        expected_seq, expected_prev = seq + 1, digest
+                        continue
+                    problem = (
+                        f"the stream up to this event differs from the one signed in checkpoint {promise[2]} "
+                        "(rewritten after it was signed)"
+                    )
+                else:
+                    problem = "the event's content does not match its hash (altered)"
+            elif seq != expected_seq:
                 problem = f"expected seq {expected_seq}, found {seq} (an event is missing or was moved)"
                 seq = min(seq, expected_seq)  # name the first seq that is not where it should be
-            elif prev_hash != expected_prev:
+            else:
                 problem = (
                     "prev_hash does not match the previous event's hash (inserted, removed or reordered)"
                 )
-            elif (
-                # canonical.encode_event_json, written out here (a call per event costs more than
-                # the f-string); the tests hold every spelling equal to the canonical one
-                sha256(
-                    f'{{"action":{actions[action]},"actor":{optional[actor]},"data":{data_json},'
-                    f'"object":{stream_object if obj is None else optional[obj]},"occurred_at":"{when}",'
-                    f'"prev_hash":"{prev_hash}","role":{optional[role]},"seq":{seq},"stream":{stream_json}}}'.encode()
-                ).hexdigest()
-                != digest
-            ):
-                problem = "the event's content does not match its hash (altered)"
-            elif promise is not None and seq == promise[0] and digest != promise[1]:
-                problem = (
-                    f"the stream up to this event differs from the one signed in checkpoint {promise[2]} "
-                    "(rewritten after it was signed)"
-                )
-            if problem:
-                walk.breaks.append(Break(stream, seq, problem))
-                broken = True  # the rest of this stream cannot be trusted; go on to the next
-                last[stream] = (seq, digest)
-                if stop_at_first:
-                    return walk
-                continue
-            expected_seq, expected_prev = seq + 1, digest
+            walk.breaks.append(Break(stream, seq, problem))
+            broken = True  # the rest of this stream cannot be trusted; go on to the next
+            last[stream] = (seq, digest)
+            if stop_at_first:
+                return walk
         if current is not None and not broken:
             last[current] = (expected_seq - 1, expected_prev)
     return walk
