@@ -128,9 +128,9 @@ def encode_event_json(
     prev_hash: str,
 ) -> bytes:
     """The JCS bytes of one event from its values already spelt as JSON (``json_string_or_null``
-    for the optional ones): the form ``verify_audit`` calls a million times, with the spellings of
-    repeated names remembered. (``event_layout`` written out in one f-string, for speed; a test
-    holds the two equal.)"""
+    for the optional ones). (``event_layout`` written out in one f-string, for speed; a test holds
+    the two equal. ``verify_audit``'s walk writes the same f-string out inline, saving a call per
+    event; its tests verify events of every awkward spelling through it.)"""
     return (
         f'{{"action":{action_json},"actor":{actor_json},"data":{data_json},"object":{object_json},'
         f'"occurred_at":"{occurred_at}","prev_hash":"{prev_hash}","role":{role_json},"seq":{seq},'

@@ -1,30 +1,39 @@
 """Re-derive every chain and compare it with what is stored (``manage.py verify_audit``).
 
-Built for speed, since it reads every event: on PostgreSQL the rows come from one query
-streamed in chunks, converted in C, with the time already spelt as the canonical encoding spells it;
-with ``AUDIT_VERIFY_PROCESSES`` > 1 (or ``verify_audit --processes``) the streams are split into
-ranges verified by that many processes.
-The bytes hashed are those ``record`` hashed: ``canonical.encode_event_json`` here and on SQLite,
-the same layout filled in by the database on PostgreSQL (``canonical.event_layout``).
+Built for speed, since it reads every event, and with the trust it always had: the database
+returns the columns it stores (the time already spelt as the canonical encoding spells it, an
+object that is the event's own stream as NULL), and every event's bytes are spelt and hashed
+here, in Python, an independent check of the hash the database's ``sha256()`` computed at append.
+
+On PostgreSQL the rows come from one query the server keeps streaming in chunks (libpq's chunked
+rows mode), each chunk turned into tuples by one C call; the walk spells each event with the
+layout of ``canonical.encode_event_json`` written out inline and names remembered. With
+``AUDIT_VERIFY_PROCESSES`` > 1 (or ``verify_audit --processes``) the streams are split into ranges
+verified by that many processes. On SQLite the ORM gives the same rows (``_portable_rows``).
+
+Measured and not kept (README, "what limits"): spelling the canonical text in the query (to_json
+of each name, one concatenation: ~4 µs of server CPU per event, three times the row's), chunks of
+aggregated columns split in Python (more CPU on both sides than rows), and hashing in SQL (the
+database's own sha256 would vouch for the hash it wrote).
 """
 
 import hashlib
 import multiprocessing
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from itertools import islice
 from json.encoder import encode_basestring
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, connections
+from django.db import DatabaseError, connection, connections
 
 from workflow.models import AuditEvent, AuditStreamHead
 
-from .canonical import GENESIS_HASH, encode_event_json, format_time, json_string_or_null
+from .canonical import GENESIS_HASH, format_time, json_string_or_null
 
 _BATCH = 20_000
-_STREAM_CHUNK = 2_000  # rows per message of the server's stream
+_STREAM_CHUNK = 2_000  # rows per chunk of the server's stream
 _SPELLINGS = 50_000  # names whose JSON spelling a walk remembers, at most
 
 
@@ -56,36 +65,45 @@ class Report:
 
 # stream -> (seq, hash, checkpoint number): each stream's head as the signed checkpoints recorded it
 Promises = Mapping[str, tuple[int, str, int]]
-Row = tuple[str, int, str, str, str, str, str, str, str, str]
-_COLUMNS = "stream, seq, {time}, actor, actor_role, action, object_ref, data_json, prev_hash, hash"
-_PG_TIME = """to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"""
+Row = tuple[str, int, str, str, str, str, str | None, str, str, str]
+_COLUMNS = "stream, seq, {time}, actor, actor_role, action, {object}, data_json, prev_hash, hash"
+# The object when it is not the stream itself, else NULL (compared with pg_catalog's own operator).
+_PG_OBJECT = "CASE WHEN object_ref OPERATOR(pg_catalog.=) stream THEN NULL ELSE object_ref END"
+_PG_TIME = """pg_catalog.to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"""
 
 
 def _rows(low: str | None, high: str | None) -> Iterator[list[Row]]:
-    """Batches of events in (stream, seq) order, streams in [low, high)."""
-    table = AuditEvent._meta.db_table
+    """Batches of events in (stream, seq) order, streams in [low, high); the time spelt as the
+    canonical encoding spells it, an object that is the event's own stream as None."""
+    if connection.vendor != "postgresql":
+        yield from _portable_rows(low, high)
+        return
     where, params = [], []
-    if low is not None:
-        where.append("stream >= %s")
+    if low is not None:  # operators named in pg_catalog: none a database user made picks the rows
+        where.append("stream OPERATOR(pg_catalog.>=) %s")
         params.append(low)
     if high is not None:
-        where.append("stream < %s")
+        where.append("stream OPERATOR(pg_catalog.<) %s")
         params.append(high)
     condition = f" WHERE {' AND '.join(where)}" if where else ""
-    if connection.vendor == "postgresql":
-        # The table name comes from the model and the bounds are parameters: nothing from input.
-        sql = f"SELECT {_COLUMNS.format(time=_PG_TIME)} FROM {table}{condition} ORDER BY stream, seq"  # noqa: S608
-        yield from _streamed_rows(sql, params)
-        return
+    # The table name comes from the model and the bounds are parameters: nothing from input.
+    selected = _COLUMNS.format(time=_PG_TIME, object=_PG_OBJECT)
+    sql = f"SELECT {selected} FROM {AuditEvent._meta.db_table}{condition} ORDER BY stream, seq"  # noqa: S608
+    yield from _streamed_rows(sql, params)
+
+
+def _portable_rows(low: str | None, high: str | None) -> Iterator[list[Row]]:
+    """``_rows`` through the ORM: on SQLite, and for the tests that hold the two paths equal."""
     query = AuditEvent.objects.order_by("stream", "seq")
     if low is not None:
         query = query.filter(stream__gte=low)
     if high is not None:
         query = query.filter(stream__lt=high)
-    columns = [c.strip() for c in _COLUMNS.format(time="occurred_at").split(",")]
+    columns = [c.strip() for c in _COLUMNS.format(time="occurred_at", object="object_ref").split(",")]
     batch: list[Row] = []
     for row in query.values_list(*columns).iterator(chunk_size=_BATCH):
-        batch.append((row[0], row[1], format_time(row[2]), *row[3:]))
+        obj = None if row[6] == row[0] else row[6]
+        batch.append((row[0], row[1], format_time(row[2]), *row[3:6], obj, *row[7:]))
         if len(batch) == _BATCH:
             yield batch
             batch = []
@@ -95,22 +113,48 @@ def _rows(low: str | None, high: str | None) -> Iterator[list[Row]]:
 
 def _streamed_rows(sql: str, params: list[str]) -> Iterator[list[Row]]:
     """One query whose rows the server keeps sending in chunks while the previous ones are
-    checked (libpq's chunked rows mode), converted to tuples in C by psycopg: no server-side
-    cursor's round trip per batch, no per-row parsing in Python. (libpq older than 17 has no
-    chunked mode: there the rows come one at a time, slower but the same rows.)"""
+    checked (libpq's chunked rows mode), each chunk turned into tuples by psycopg in one C call
+    (its Transformer, as its cursors use it): no server-side cursor's round trip per batch, no
+    per-row Python step. (libpq older than 17 has no chunked mode: there psycopg's row-by-row
+    stream gives the same rows, slower.)"""
     from psycopg import pq  # only ever reached on PostgreSQL
+    from psycopg.adapt import Transformer
 
     connection.ensure_connection()
     raw = connection.connection
     assert raw is not None
-    chunk = _STREAM_CHUNK if pq.version() >= 170000 else 1
+    if pq.version() < 170000:
+        with raw.cursor() as cursor:
+            rows = cursor.stream(sql, params)
+            try:
+                while batch := list(islice(rows, _BATCH)):
+                    yield batch
+            finally:
+                rows.close()  # a walk that stops early cancels the rest of the query
+        return
     with raw.cursor() as cursor:
-        rows = cursor.stream(sql, params, size=chunk)
-        try:
-            while batch := list(islice(rows, _BATCH)):
-                yield batch
-        finally:
-            rows.close()  # a walk that stops early cancels the rest of the query
+        cursor.execute("SELECT 1")  # starts the transaction, if one is due, before the raw query
+        transformer = Transformer(cursor)
+    pgconn, encoding = raw.pgconn, raw.info.encoding
+    numbered = sql
+    for number in range(1, len(params) + 1):  # libpq's own placeholders: sent without psycopg's help
+        numbered = numbered.replace("%s", f"${number}", 1)
+    pgconn.send_query_params(numbered.encode(), [p.encode(encoding) for p in params])
+    pgconn.set_chunked_rows_mode(_STREAM_CHUNK)
+    done = False
+    try:
+        while (result := pgconn.get_result()) is not None:
+            if result.status == pq.ExecStatus.TUPLES_CHUNK:
+                transformer.set_pgresult(result)
+                yield transformer.load_rows(0, result.ntuples, tuple)
+            elif result.status != pq.ExecStatus.TUPLES_OK:
+                raise DatabaseError(result.error_message.decode(encoding, "replace"))
+        done = True
+    finally:
+        if not done:  # a walk that stops early cancels the rest of the query
+            raw.cancel_safe()
+            while pgconn.get_result() is not None:
+                pass
 
 
 @dataclass
@@ -120,11 +164,19 @@ class _Walk:
     last: dict[str, tuple[int, str]] = field(default_factory=dict)  # per stream: last seq and hash seen
 
 
-def _remember(spellings: dict[str, str], name: str, spelt: str) -> str:
-    if len(spellings) >= _SPELLINGS:
-        spellings.clear()
-    spellings[name] = spelt
-    return spelt
+class _Spellings(dict[str, str]):
+    """Names and their JSON spellings, each spelt once by ``canonical``'s own function (at most
+    ``_SPELLINGS`` remembered); looked up by subscript, the cheapest lookup there is."""
+
+    def __init__(self, spell: Callable[[str], str]) -> None:
+        super().__init__()
+        self.spell = spell
+
+    def __missing__(self, name: str) -> str:
+        if len(self) >= _SPELLINGS:
+            self.clear()
+        spelt = self[name] = self.spell(name)
+        return spelt
 
 
 def _walk(
@@ -135,12 +187,12 @@ def _walk(
     last = walk.last
     sha256 = hashlib.sha256
     # Actors, roles, actions and objects repeat from event to event: their JSON spellings are
-    # remembered (an object that is the stream itself, as most are, is spelt like the stream).
-    optional: dict[str, str] = {}  # actor, role, object: "" is null
-    actions: dict[str, str] = {}
-    spelt_optional, spelt_action = optional.get, actions.get
+    # remembered. An object that is the stream itself, as most are, comes as None (the query
+    # says so rather than sending it again) and is spelt like the stream, or null if "".
+    optional = _Spellings(json_string_or_null)  # actor, role, object: "" is null
+    actions = _Spellings(encode_basestring)
     current: str | None = None
-    stream_json = ""
+    stream_json = stream_object = ""
     expected_seq, expected_prev, broken = 1, GENESIS_HASH, False
     promise: tuple[int, str, int] | None = None
     for batch in _rows(low, high):
@@ -150,50 +202,43 @@ def _walk(
                 if current is not None:
                     last[current] = (expected_seq - 1, expected_prev) if not broken else last[current]
                 current, stream_json, promise = stream, encode_basestring(stream), promises.get(stream)
+                stream_object = stream_json if stream else "null"
                 expected_seq, expected_prev, broken = 1, GENESIS_HASH, False
             if broken:
                 last[stream] = (seq, digest)
                 continue
-            problem = None
-            if seq != expected_seq:
+            if seq == expected_seq and prev_hash == expected_prev:
+                if (
+                    # canonical.encode_event_json, written out here (a call per event costs more
+                    # than the f-string); the tests hold every spelling equal to the canonical one
+                    sha256(
+                        f'{{"action":{actions[action]},"actor":{optional[actor]},"data":{data_json},'
+                        f'"object":{stream_object if obj is None else optional[obj]},"occurred_at":"{when}",'
+                        f'"prev_hash":"{prev_hash}","role":{optional[role]},"seq":{seq},"stream":{stream_json}}}'.encode()
+                    ).hexdigest()
+                    == digest
+                ):
+                    if promise is None or seq != promise[0] or digest == promise[1]:
+                        expected_seq, expected_prev = seq + 1, digest
+                        continue
+                    problem = (
+                        f"the stream up to this event differs from the one signed in checkpoint {promise[2]} "
+                        "(rewritten after it was signed)"
+                    )
+                else:
+                    problem = "the event's content does not match its hash (altered)"
+            elif seq != expected_seq:
                 problem = f"expected seq {expected_seq}, found {seq} (an event is missing or was moved)"
                 seq = min(seq, expected_seq)  # name the first seq that is not where it should be
-            elif prev_hash != expected_prev:
+            else:
                 problem = (
                     "prev_hash does not match the previous event's hash (inserted, removed or reordered)"
                 )
-            elif (
-                sha256(
-                    encode_event_json(
-                        stream_json,
-                        seq,
-                        when,
-                        spelt_optional(actor) or _remember(optional, actor, json_string_or_null(actor)),
-                        spelt_optional(role) or _remember(optional, role, json_string_or_null(role)),
-                        spelt_action(action) or _remember(actions, action, encode_basestring(action)),
-                        stream_json
-                        if obj == stream and obj
-                        else spelt_optional(obj) or _remember(optional, obj, json_string_or_null(obj)),
-                        data_json,
-                        prev_hash,
-                    )
-                ).hexdigest()
-                != digest
-            ):
-                problem = "the event's content does not match its hash (altered)"
-            elif promise is not None and seq == promise[0] and digest != promise[1]:
-                problem = (
-                    f"the stream up to this event differs from the one signed in checkpoint {promise[2]} "
-                    "(rewritten after it was signed)"
-                )
-            if problem:
-                walk.breaks.append(Break(stream, seq, problem))
-                broken = True  # the rest of this stream cannot be trusted; go on to the next
-                last[stream] = (seq, digest)
-                if stop_at_first:
-                    return walk
-                continue
-            expected_seq, expected_prev = seq + 1, digest
+            walk.breaks.append(Break(stream, seq, problem))
+            broken = True  # the rest of this stream cannot be trusted; go on to the next
+            last[stream] = (seq, digest)
+            if stop_at_first:
+                return walk
         if current is not None and not broken:
             last[current] = (expected_seq - 1, expected_prev)
     return walk
