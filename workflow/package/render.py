@@ -503,16 +503,35 @@ def _collect(futures: Sequence[Future[Any]], what: str) -> list[Any]:
     return out
 
 
-def merge(parts: Sequence[bytes], stamps: Sequence[bytes], attachments: Sequence[AttachedFile] = ()) -> bytes:
-    """Append every part's pages to the first (whose catalog — XMP metadata, output intent —
-    the package keeps), overlay page i of the stamps on page i, and embed the attachments."""
-    with pikepdf.open(io.BytesIO(parts[0])) as package:
+def open_package(first: bytes, attachments: Sequence[AttachedFile] = ()) -> pikepdf.Pdf:
+    """The package's first part (whose catalog — XMP metadata, output intent — the package
+    keeps) with every attachment embedded: the render process does this while its children
+    render the other parts."""
+    package = pikepdf.open(io.BytesIO(first))
+    try:
+        attach(package, attachments)
+    except BaseException:
+        package.close()
+        raise
+    return package
+
+
+def merge(
+    parts: Sequence[bytes],
+    stamps: Sequence[bytes],
+    attachments: Sequence[AttachedFile] = (),
+    *,
+    package: pikepdf.Pdf | None = None,
+) -> bytes:
+    """Append every part's pages to the first, overlay page i of the stamps on page i, with the
+    attachments embedded. ``package``: the first part already opened with them (open_package)."""
+    with package or open_package(parts[0], attachments) as package:
         opened = [pikepdf.open(io.BytesIO(part)) for part in parts[1:]]
+        stamp_pdfs = [pikepdf.open(io.BytesIO(s)) for s in stamps]
         try:
             for other in opened:
                 package.pages.extend(other.pages)
             stamp_pages: list[pikepdf.Page] = []
-            stamp_pdfs = [pikepdf.open(io.BytesIO(s)) for s in stamps]
             for stamp in stamp_pdfs:
                 stamp_pages.extend(stamp.pages)
             if len(stamp_pages) != len(package.pages):
@@ -521,13 +540,10 @@ def merge(parts: Sequence[bytes], stamps: Sequence[bytes], attachments: Sequence
                 )
             for page, stamp_page in zip(package.pages, stamp_pages, strict=True):
                 page.add_overlay(stamp_page, pikepdf.Rectangle(*(float(v) for v in page.mediabox)))
-            attach(package, attachments)
             out = io.BytesIO()
             package.save(out, deterministic_id=True)
-            for stamp in stamp_pdfs:
-                stamp.close()
         finally:
-            for other in opened:
+            for other in [*opened, *stamp_pdfs]:
                 other.close()
     return out.getvalue()
 
@@ -563,15 +579,17 @@ class _Part:
 
 @dataclass
 class PackageRender:
-    """The render of one package, in its own pool of render processes (``render_pool``), which
-    may start before the document is complete: ``render_ahead`` starts the parts that do not
-    depend on the extracted data while the extraction runs, and ``render`` renders the rest of
-    the complete document and merges it. A part rendered ahead is used only if the complete
-    document gives exactly the same HTML for it (else it is rendered again)."""
+    """The render of one package, in pools of render processes of its own (``render_pool``),
+    which may start before the document is complete: ``render_ahead`` starts, in a process of
+    its own, the parts that do not depend on the extracted data while the extraction runs, and
+    ``render`` renders the rest of the complete document and merges it. A part rendered ahead
+    is used only if the complete document gives exactly the same HTML for it (else it is
+    rendered again)."""
 
     chunk_rows: int | None = None
     processes: int | None = None
     _pool: ProcessPoolExecutor | None = None
+    _ahead_pool: ProcessPoolExecutor | None = None
     _reports: _LayoutReports | None = None
     _stack: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
     _ahead: dict[str, _Part] = field(default_factory=dict)
@@ -585,22 +603,26 @@ class PackageRender:
         font_config()  # made before the fork, so that every child shares it
         self._reports = _LayoutReports(multiprocessing.get_context("fork"))
         self._stack.callback(self._reports.close)
-        self._pool = self._stack.enter_context(render_pool(self.processes, self._reports))
         return self
 
     def __exit__(self, *exc: object) -> bool | None:
-        self._pool = None
+        self._pool = self._ahead_pool = None
         return self._stack.__exit__(*exc)  # type: ignore[arg-type]
 
-    @property
-    def pool(self) -> ProcessPoolExecutor:
-        if self._pool is None:
+    def _start(self, processes: int) -> ProcessPoolExecutor:
+        if self._reports is None:
             raise RuntimeError("PackageRender is used outside its with block")
-        return self._pool
+        return self._stack.enter_context(render_pool(processes, self._reports))
 
     def _submit(self, part: _Part, html: str) -> None:
+        """Render ``part`` in the package's render processes, or before they start (the parts
+        rendered ahead) in the one process started for those."""
+        if self._pool is not None:
+            pool = self._pool
+        else:
+            self._ahead_pool = pool = self._ahead_pool or self._start(1)
         part.number = next(self._numbers)
-        part.future = self.pool.submit(render_part, html, part.number)
+        part.future = pool.submit(render_part, html, part.number)
 
     def render_ahead(self, doc: PackageDocument) -> None:
         """Start rendering the chain of custody of ``doc`` (what the order's trail holds now)."""
@@ -682,8 +704,8 @@ class PackageRender:
         while_rendering: Callable[[], None] | None = None,
     ) -> bytes:
         assert self.processes is not None
-        pool = self.pool
         parts = self._parts(doc)
+        self._pool = self._start(self.processes)
         custody = FRONT_SECTIONS.index(CUSTODY)
         # Largest parts first, so that the small ones fill in beside them; each part's HTML is
         # made just before it is submitted, so that the first child starts at once. Merged in order.
@@ -703,6 +725,8 @@ class PackageRender:
             self._ahead.clear()
         if while_rendering is not None:
             while_rendering()
+        if self._ahead_pool is not None:  # its part is done, or needed before anything else
+            self._ahead_pool.shutdown(wait=True, cancel_futures=True)
         # The stamps are started once every part is laid out, beside the last ones' writing.
         counts = self._page_counts(parts)
         stamp_futures: list[Future[Any]] = []
@@ -710,13 +734,20 @@ class PackageRender:
             total = sum(counts)
             per_job = max(min(STAMP_PAGES_PER_JOB, -(-total // self.processes)), 1)
             stamp_futures = [
-                pool.submit(write_pdf, stamp_html(doc, range(s, min(s + per_job, total + 1)), total))
+                self._pool.submit(write_pdf, stamp_html(doc, range(s, min(s + per_job, total + 1)), total))
                 for s in range(1, total + 1, per_job)
             ]
-        rendered = _collect([p.future for p in parts if p.future is not None], "part")
-        if progress:
-            progress(80)
-        stamps = _collect(stamp_futures, "page-number stamp")
+        # Meanwhile the first part, with the attachments embedded, is made the package.
+        first = _collect([p.future for p in parts[:1] if p.future is not None], "part")
+        package = open_package(first[0][0], doc.attachments)
+        try:
+            rendered = _collect([p.future for p in parts if p.future is not None], "part")
+            if progress:
+                progress(80)
+            stamps = _collect(stamp_futures, "page-number stamp")
+        except BaseException:
+            package.close()
+            raise
         if progress:
             progress(90)
-        return merge([pdf for pdf, _pages in rendered], stamps, doc.attachments)
+        return merge([pdf for pdf, _pages in rendered], stamps, package=package)
