@@ -3,10 +3,10 @@
 Pure: no models, no storage. The document is rendered in parts so that a long one is rendered
 in parallel and no single WeasyPrint call grows with the data:
 
-* the front matter in three parts, each starting on a page of its own as it always did: the
-  cover letter with the scope (its catalog — XMP, output intent — becomes the package's), the
-  manifest, and the chain of custody. The chain of custody does not depend on the extracted
-  data, so the build starts it before the extraction (``PackageRender.render_ahead``);
+* the front matter in two parts, split where the chain of custody starts a page of its own as
+  it always did: the cover letter with the scope and the manifest (its catalog — XMP, output
+  intent — becomes the package's), and the chain of custody, which does not depend on the
+  extracted data, so the build starts it before the extraction (``PackageRender.render_ahead``);
 * the printed tables, cut into chunks of at most ``chunk_rows`` rows, sized by their estimated
   cost so that the render processes get equal shares;
 * a page-number stamp ("page x of y") overlaid once the page count is known;
@@ -59,9 +59,11 @@ MANIFEST_ENTRY_COST = 8.0  # a hash that may break anywhere
 CUSTODY_EVENT_COST = 12.0
 # A chunk costs PART_COST besides its rows: a remainder smaller than that is not worth a part.
 MIN_CHUNK_COST = PART_COST
-# The front matter's parts, in their order.
+# The front matter's sections, and the parts it is rendered in: the cover letter with the scope
+# and the manifest, which need the extracted data, and the chain of custody, which does not.
 COVER, MANIFEST, CUSTODY = "cover", "manifest", "custody"
 FRONT_SECTIONS = (COVER, MANIFEST, CUSTODY)
+FRONT_PARTS = ((COVER, MANIFEST), (CUSTODY,))
 ProgressCallback = Callable[[int], None]
 
 
@@ -196,13 +198,17 @@ def front_html(doc: PackageDocument, sections: Sequence[str] = FRONT_SECTIONS) -
     )
 
 
-def front_cost(doc: PackageDocument, section: str) -> float:
-    if section == COVER:
+def front_cost(doc: PackageDocument, sections: Sequence[str]) -> float:
+    """The estimated cost of a part of the front matter made of ``sections``."""
+    cost = PART_COST
+    if COVER in sections:
         lines = len(doc.scope) + sum(len(line.exclusions) for line in doc.scope)
-        return PART_COST + COVER_COST + SCOPE_LINE_COST * lines
-    if section == MANIFEST:
-        return PART_COST + MANIFEST_ENTRY_COST * len(doc.manifest)
-    return PART_COST + CUSTODY_EVENT_COST * len(doc.custody)
+        cost += COVER_COST + SCOPE_LINE_COST * lines
+    if MANIFEST in sections:
+        cost += MANIFEST_ENTRY_COST * len(doc.manifest)
+    if CUSTODY in sections:
+        cost += CUSTODY_EVENT_COST * len(doc.custody)
+    return cost
 
 
 @dataclass(frozen=True)
@@ -321,7 +327,7 @@ def preload() -> None:
         with translation.override(language):
             chunks = table_chunks(doc, 10**6)
             for html in (
-                *(front_html(doc, [section]) for section in FRONT_SECTIONS),
+                *(front_html(doc, sections) for sections in FRONT_PARTS),
                 chunk_html(doc, chunks[0], first=True),
                 stamp_html(doc, range(1, 3), 2),
             ):
@@ -569,6 +575,9 @@ def render_package(
         return renderer.render(doc, progress=progress, while_rendering=while_rendering)
 
 
+_CUSTODY_PART = FRONT_PARTS.index((CUSTODY,))
+
+
 @dataclass
 class _Part:
     cost: float
@@ -627,7 +636,7 @@ class PackageRender:
     def render_ahead(self, doc: PackageDocument) -> None:
         """Start rendering the chain of custody of ``doc`` (what the order's trail holds now)."""
         with translation.override(doc.language):
-            html = front_html(doc, [CUSTODY])
+            html = front_html(doc, FRONT_PARTS[_CUSTODY_PART])
         part = _Part(0.0, lambda: html)
         self._submit(part, html)
         self._ahead[html] = part
@@ -656,12 +665,12 @@ class PackageRender:
         assert self.processes is not None
         assert self.chunk_rows is not None
 
-        def front(section: str) -> Callable[[], str]:
-            return lambda: front_html(doc, [section])
+        def front(sections: Sequence[str]) -> Callable[[], str]:
+            return lambda: front_html(doc, sections)
 
-        parts = [_Part(front_cost(doc, section), front(section)) for section in FRONT_SECTIONS]
+        parts = [_Part(front_cost(doc, sections), front(sections)) for sections in FRONT_PARTS]
         if self._ahead:
-            parts[FRONT_SECTIONS.index(CUSTODY)].cost = 0.0
+            parts[_CUSTODY_PART].cost = 0.0
         # A process's share: the tables, a fixed cost per chunk and the front matter, divided
         # equally; a chunk's rows fill a share less that chunk's fixed cost.
         rows_share = (printed_cost(doc) + sum(p.cost for p in parts)) / self.processes
@@ -706,7 +715,7 @@ class PackageRender:
         assert self.processes is not None
         parts = self._parts(doc)
         self._pool = self._start(self.processes)
-        custody = FRONT_SECTIONS.index(CUSTODY)
+        custody = _CUSTODY_PART
         # Largest parts first, so that the small ones fill in beside them; each part's HTML is
         # made just before it is submitted, so that the first child starts at once. Merged in order.
         for part in sorted(parts, key=lambda p: -p.cost):
