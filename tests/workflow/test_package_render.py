@@ -261,3 +261,15 @@ def test_a_part_rendered_ahead_is_used_only_if_the_document_still_says_the_same(
     assert "order.note_added" not in "\n".join(pdf_text(same, tmp_path))
     assert "order.note_added" in "\n".join(pdf_text(changed, tmp_path))
     assert multiprocessing.active_children() == []
+
+
+def test_rendering_leaves_no_font_copies_behind(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """WeasyPrint copies the fonts it registers into a temporary folder of its font
+    configuration; the configuration is shared, so only the rendering process holds one (and
+    removes it when it ends), not each render child."""
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temporary))  # the render children's too (fork)
+    render_package(document(tmp_path, language="fa", rows=3, printed=3))
+    render_package(document(tmp_path, language="en", rows=3, printed=3))
+    assert set(temporary.glob("weasyprint-*")) <= {render.font_config()._folder}

@@ -298,6 +298,7 @@ def stamp_html(doc: PackageDocument, pages: Iterable[int], total: int) -> str:
 # --- WeasyPrint, in child processes ---------------------------------------------------------
 
 _fonts: Any = None  # this process's weasyprint FontConfiguration (font_config)
+_preloaded = False
 
 
 def font_config() -> Any:
@@ -321,7 +322,12 @@ def preload() -> None:
     package of each language rendered once through the package's own templates (both weights,
     the hash font, Persian and Latin text, every kind of part). A worker calls it when it starts
     (``workflow.tasks``), so that the render children it forks for each package inherit it all;
-    what a package's render allocates still goes with its children."""
+    what a package's render allocates still goes with its children. A process that renders a
+    package without having called it calls it then: the fonts must be registered here, in the
+    shared configuration, not by each child (which would leave its copies of them behind)."""
+    global _preloaded
+    if _preloaded:
+        return
     for language in ("fa", "en"):
         doc = _warmup_document(language)
         with translation.override(language):
@@ -333,6 +339,7 @@ def preload() -> None:
             ):
                 render_part(html)
     gc.collect()
+    _preloaded = True
 
 
 def _warmup_document(language: str) -> PackageDocument:
@@ -609,7 +616,7 @@ class PackageRender:
 
         self.processes = self.processes or settings.PACKAGE_RENDER_PROCESSES
         self.chunk_rows = self.chunk_rows or settings.PACKAGE_CHUNK_ROWS
-        font_config()  # made before the fork, so that every child shares it
+        preload()  # the fonts registered before the fork, so that every child shares them
         self._reports = _LayoutReports(multiprocessing.get_context("fork"))
         self._stack.callback(self._reports.close)
         return self
