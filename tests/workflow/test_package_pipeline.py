@@ -1,6 +1,7 @@
 """The export pipeline: one approved scope, one package, whatever happens (issue 4, §1)."""
 
 import datetime as dt
+import itertools
 import multiprocessing
 import subprocess
 import tempfile
@@ -343,3 +344,28 @@ def test_a_source_failing_while_the_chain_of_custody_renders_leaves_no_render_pr
     assert _no_render_children_left()
     assert work_dirs
     assert not any(directory.exists() for directory in work_dirs)
+
+
+def test_progress_within_a_stage_is_written_at_most_every_half_second(
+    eager_pipeline: None,
+    officer: Any,
+    approver: Any,
+    django_capture_on_commit_callbacks: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The extraction reports every 0.2 s for 2 s; the lease is still renewed as it goes."""
+    monkeypatch.setenv("FAKE_STORE_DELAY", "2")
+    written: list[tuple[str, int, float]] = []
+    real = pipeline.report_progress
+
+    def counted(attempt: Any, stage: str, percent: int) -> None:
+        written.append((stage, percent, time.monotonic()))
+        real(attempt, stage, percent)
+
+    monkeypatch.setattr(pipeline, "report_progress", counted)
+    order = approve_and_build(officer, approver, django_capture_on_commit_callbacks)
+    assert order.state == S.PACKAGE_READY
+    extracting = [at for stage, _pct, at in written if stage == "extracting"]
+    assert 4 <= len(extracting) <= 6
+    assert all(b - a >= pipeline.PROGRESS_INTERVAL_SECONDS for a, b in itertools.pairwise(extracting))
+    assert [stage for stage, _pct, _at in written][-1] == "storing"

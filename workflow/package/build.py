@@ -12,8 +12,8 @@ One approved scope gives exactly one package, however often the queue delivers t
 * any failure ends, after a bounded number of attempts, in ``export_failed`` with the reason,
   and the package's files are deleted.
 
-The render processes start with the build: the chain of custody, which does not depend on the
-extracted data, is rendered while the extraction runs (and rendered again should the order's
+The chain of custody, which does not depend on the extracted data, is rendered by a render
+process started with the build while the extraction runs (and rendered again should the order's
 trail change before the extraction ends); the rest is rendered once the data is there.
 """
 
