@@ -748,7 +748,10 @@ class PackageRender:
         stamp_futures: list[Future[Any]] = []
         if counts is not None:
             total = sum(counts)
-            per_job = max(min(STAMP_PAGES_PER_JOB, -(-total // self.processes)), 1)
+            # Shared among the processes free now (the others are writing their last parts).
+            writing = sum(1 for p in parts if p.future is not None and not p.future.done())
+            free = max(self.processes - writing, 1)
+            per_job = max(min(STAMP_PAGES_PER_JOB, -(-total // free)), 1)
             stamp_futures = [
                 self._pool.submit(write_pdf, stamp_html(doc, range(s, min(s + per_job, total + 1)), total))
                 for s in range(1, total + 1, per_job)
