@@ -5,8 +5,9 @@ process of its own so that its peak RSS is its own.
 (a) The heavy customer (``--rows`` access-log rows, 100,000 by default): an order scoped to
     every disclosable category of that customer is approved and its package built end to end
     (extraction → manifest → render in a process pool → merge → encrypt → store, as a started
-    worker runs it — WeasyPrint preloaded as ``worker_process_init`` does —, without the
-    queue), then sealed as release does. Memory: the peak of the build's whole process tree
+    worker runs it — after what ``worker_process_init`` does: WeasyPrint preloaded and its fonts
+    warmed, the signing material checked —, without the queue), then sealed as release does.
+    Memory: the peak of the build's whole process tree
     (the build process and its render children), PSS summed, sampled every 10 ms. Compared, in the same run, with
     - a bare WeasyPrint render of the same printed HTML (one process, no PDF/A, no attachments);
     - a raw export of the same rows (SQLite: the same SELECTs, every row fetched;
@@ -180,25 +181,35 @@ def phase_setup(args: argparse.Namespace) -> dict[str, Any]:
 def phase_e2e(args: argparse.Namespace) -> dict[str, Any]:
     """Approve → package_ready (the build, in this process as a worker runs it), then release."""
     setup_django()
+    from django.utils import translation
+
     from requests_portal.celery import app
     from requests_portal.models import User
     from workflow.models import DisclosureOrder, Package
     from workflow.package import render
     from workflow.services import disclosure as svc
+    from workflow.tasks import preload_renderer
 
-    printed: list[str] = []
-    for name in ("front_html", "chunk_html"):
-        original = getattr(render, name)
-
-        def keep(*a: Any, _original: Any = original, **k: Any) -> str:
-            html: str = _original(*a, **k)
-            printed.append(html)
-            return html
-
-        setattr(render, name, keep)
     app.conf.task_always_eager = True
     # What a started worker has done once, before any package (workflow.tasks, worker_process_init).
-    render.preload()
+    preload_renderer()
+    # The printed HTML of the build for the bare render: the front matter as one document, as a
+    # plain WeasyPrint render would print it (the build renders it in three parts), and each
+    # chunk of the printed tables once.
+    documents: list[Any] = []
+    chunks: dict[str, None] = {}
+    original_front, original_chunk = render.front_html, render.chunk_html
+
+    def keep_front(doc: Any, *a: Any, **k: Any) -> str:
+        documents.append(doc)
+        return original_front(doc, *a, **k)
+
+    def keep_chunk(*a: Any, **k: Any) -> str:
+        html = original_chunk(*a, **k)
+        chunks[html] = None
+        return html
+
+    render.front_html, render.chunk_html = keep_front, keep_chunk  # type: ignore[assignment]
     approver = User.objects.get(username="approver")
     order = DisclosureOrder.objects.get(pk=args.order_id)
     with TreeMemory() as tree:
@@ -214,6 +225,8 @@ def phase_e2e(args: argparse.Namespace) -> dict[str, Any]:
     package = Package.objects.get(order=order)
     html_dir = Path(args.work) / "printed"
     html_dir.mkdir(exist_ok=True)
+    with translation.override(documents[-1].language):
+        printed = [original_front(documents[-1]), *chunks]  # the complete document's front matter
     for index, html in enumerate(printed):
         (html_dir / f"{index:04d}.html").write_text(html)
     return {

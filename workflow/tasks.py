@@ -18,10 +18,13 @@ logger = logging.getLogger(__name__)
 
 @worker_process_init.connect
 def preload_renderer(**_kwargs: Any) -> None:
-    """Each worker process loads WeasyPrint once when it starts, not in every package build."""
-    from workflow.package.render import preload
+    """What each worker process does once when it starts, not in every package build: WeasyPrint
+    loaded and its fonts warmed (the render children of every build inherit them), and the
+    signing material checked (a build decrypts the key again only if its files changed)."""
+    from workflow.package import render, sign
 
-    preload()
+    render.preload()
+    sign.preload()
 
 
 # How long a duplicate delivery waits before looking again at a build another worker holds.

@@ -1,6 +1,12 @@
 """The export pipeline: one approved scope, one package, whatever happens (issue 4, §1)."""
 
 import datetime as dt
+import itertools
+import multiprocessing
+import subprocess
+import tempfile
+import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,8 +17,10 @@ from django.utils import timezone
 from requests_portal.celery import app
 from tests.factories import make_order
 from tests.workflow.package_fixtures import approve_and_build
+from workflow import audit
 from workflow.models import DisclosureOrder, DisclosureState, Package, PackageState
 from workflow.package import build as pipeline
+from workflow.package import render
 from workflow.package.render import RenderError
 from workflow.package.verify import read_attachments
 from workflow.services import disclosure as svc
@@ -170,7 +178,7 @@ def test_a_render_error_ends_in_export_failed_at_once(
     def broken(*args: Any, **kwargs: Any) -> bytes:
         raise RenderError("rendering part 1 failed: a table too wide")
 
-    monkeypatch.setattr(pipeline, "render_package", broken)
+    monkeypatch.setattr(pipeline.PackageRender, "render", broken)
     order = approve_and_build(officer, approver, django_capture_on_commit_callbacks)
     assert "could not be rendered" in _fails_with(order)
 
@@ -221,3 +229,143 @@ def test_a_build_past_its_time_limit_ends_in_export_failed_saying_so(
     monkeypatch.setattr(pipeline, "build", too_long)
     order = approve_and_build(officer, approver, django_capture_on_commit_callbacks)
     assert "took longer than" in _fails_with(order)
+
+
+# --- The chain of custody, rendered while the extraction runs ------------------------------
+
+
+def _render_part_failing_on_custody(html: str, part: int | None = None) -> tuple[bytes, int]:
+    """A render child that cannot render the chain of custody (module level: the pool sends it
+    to its children by name)."""
+    if 'class="section"' in html and "order.scope_approved" in html:
+        raise RuntimeError("the custody table broke the layout")
+    return REAL_RENDER_PART(html, part)
+
+
+REAL_RENDER_PART = render.render_part
+
+
+def _no_render_children_left() -> bool:
+    return multiprocessing.active_children() == []
+
+
+@pytest.fixture
+def work_dirs(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    """The build's working directories, as it creates them."""
+    made: list[Path] = []
+    real = tempfile.TemporaryDirectory
+
+    def recorded(*args: Any, **kwargs: Any) -> Any:
+        directory = real(*args, **kwargs)
+        made.append(Path(directory.name))
+        return directory
+
+    monkeypatch.setattr(pipeline.tempfile, "TemporaryDirectory", recorded)
+    return made
+
+
+def test_an_event_recorded_during_the_extraction_is_in_the_chain_of_custody(
+    eager_pipeline: None,
+    officer: Any,
+    approver: Any,
+    django_capture_on_commit_callbacks: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    """The chain of custody is rendered from the trail as the build starts; an event recorded
+    before the extraction ends is in the package all the same (that part is rendered again)."""
+    real = pipeline.run_extraction
+
+    def extraction_with_an_event(order: DisclosureOrder, *args: Any, **kwargs: Any) -> Any:
+        audit.record("order.note_added", actor=officer, obj=order, data={"during": "extraction"})
+        return real(order, *args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "run_extraction", extraction_with_an_event)
+    order = approve_and_build(officer, approver, django_capture_on_commit_callbacks)
+    assert order.state == S.PACKAGE_READY
+    pdf = read_sealed(default_storage, Package.objects.get(order=order).file)
+    path = tmp_path / "package.pdf"
+    path.write_bytes(pdf)
+    text = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout
+    assert "order.note_added" in text
+    assert "order.scope_approved" in text
+    assert _no_render_children_left()
+
+
+def test_a_failure_rendering_ahead_stops_the_extraction_and_ends_in_export_failed(
+    eager_pipeline: None,
+    work_dirs: list[Path],
+    officer: Any,
+    approver: Any,
+    django_capture_on_commit_callbacks: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(render, "render_part", _render_part_failing_on_custody)
+    monkeypatch.setenv("FAKE_STORE_DELAY", "20")  # reports progress every 0.2 s meanwhile
+    started = time.monotonic()
+    order = approve_and_build(officer, approver, django_capture_on_commit_callbacks)
+    assert time.monotonic() - started < 15, "the extraction ran on after the render failed"
+    reason = _fails_with(order)
+    assert "could not be rendered" in reason
+    assert "chain of custody" in reason
+    assert "the custody table broke the layout" in reason
+    assert _no_render_children_left()
+    assert work_dirs
+    assert not any(directory.exists() for directory in work_dirs)
+
+
+def test_a_failure_rendering_ahead_after_a_quick_extraction_ends_in_export_failed(
+    eager_pipeline: None,
+    officer: Any,
+    approver: Any,
+    django_capture_on_commit_callbacks: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(render, "render_part", _render_part_failing_on_custody)
+    order = approve_and_build(officer, approver, django_capture_on_commit_callbacks)
+    assert "could not be rendered" in _fails_with(order)
+    assert _no_render_children_left()
+
+
+def test_a_source_failing_while_the_chain_of_custody_renders_leaves_no_render_process(
+    eager_pipeline: None,
+    work_dirs: list[Path],
+    officer: Any,
+    approver: Any,
+    django_capture_on_commit_callbacks: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    settings: Any,
+) -> None:
+    settings.PACKAGE_MAX_ATTEMPTS = 1
+    monkeypatch.setenv("FAKE_STORE_FAIL", "1")
+    app.conf.task_eager_propagates = False
+    order = approve_and_build(officer, approver, django_capture_on_commit_callbacks)
+    assert "refused the connection" in _fails_with(order)
+    assert _no_render_children_left()
+    assert work_dirs
+    assert not any(directory.exists() for directory in work_dirs)
+
+
+def test_progress_within_a_stage_is_written_at_most_every_half_second(
+    eager_pipeline: None,
+    officer: Any,
+    approver: Any,
+    django_capture_on_commit_callbacks: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The extraction reports every 0.2 s for 2 s; the lease is still renewed as it goes."""
+    monkeypatch.setenv("FAKE_STORE_DELAY", "2")
+    written: list[tuple[str, int, float]] = []
+    real = pipeline.report_progress
+
+    def counted(attempt: Any, stage: str, percent: int) -> None:
+        written.append((stage, percent, time.monotonic()))
+        real(attempt, stage, percent)
+
+    monkeypatch.setattr(pipeline, "report_progress", counted)
+    order = approve_and_build(officer, approver, django_capture_on_commit_callbacks)
+    assert order.state == S.PACKAGE_READY
+    extracting = [at for stage, _pct, at in written if stage == "extracting"]
+    assert 4 <= len(extracting) <= 6
+    assert all(b - a >= pipeline.PROGRESS_INTERVAL_SECONDS for a, b in itertools.pairwise(extracting))
+    assert [stage for stage, _pct, _at in written][-1] == "storing"

@@ -1,16 +1,21 @@
 """What the package says and how it looks (issue 4, §2). Rendering is pure: no database."""
 
+import dataclasses
 import datetime as dt
 import hashlib
 import io
 import json
+import multiprocessing
 import subprocess
+import tempfile
 from pathlib import Path
+from typing import Any
 
 import pikepdf
 import pytest
 from django.utils import translation
 
+from workflow.package import render
 from workflow.package.document import (
     AttachedFile,
     CustodyEvent,
@@ -192,3 +197,79 @@ def test_the_package_is_pdf_a_3b_with_its_files_attached_as_data(persian_pdf: by
         assert names == {"store-1/identity.jsonl", "manifest.json"}
         for spec in pdf.Root.AF:
             assert spec.AFRelationship == "/Data"
+
+
+def test_the_front_matter_in_parts_reads_and_paginates_as_one_document(tmp_path: Path) -> None:
+    """The cover with the scope, the manifest and the chain of custody are rendered as parts
+    of their own; each of the last two starts a page, so the pages are those of one document."""
+    doc = document(tmp_path, language="en", rows=3, printed=3)
+    with translation.override("en"):
+        whole = render.write_pdf(render.front_html(doc))
+    front = render_package(dataclasses.replace(doc, tables=[]))
+    whole_pages = pdf_text(whole, tmp_path)
+    package_pages = pdf_text(front, tmp_path)
+    assert len(package_pages) == len(whole_pages) == 3
+    for number, (alone, in_package) in enumerate(zip(whole_pages, package_pages, strict=True), start=1):
+        assert " ".join(in_package.replace(f"Page {number} of 3", "").split()) == " ".join(alone.split())
+
+
+def test_table_chunks_keep_every_row_once_and_in_order() -> None:
+    def table(category: str, rows: int, width: int) -> PrintedTable:
+        return PrintedTable("store:1", category, f"{category}.jsonl", ["a", "b"],
+                            [[str(i), "x" * width] for i in range(rows)], rows * 10)  # fmt: skip
+
+    with tempfile.TemporaryDirectory() as tmp:
+        doc = dataclasses.replace(
+            document(Path(tmp), language="en", rows=3, printed=3),
+            tables=[table("identity", 30, 10), table("contact", 0, 0), table("review", 12, 400)],
+        )
+    for chunk_rows, chunk_cost in ((7, float("inf")), (1000, 100.0), (1000, float("inf"))):
+        chunks = render.table_chunks(doc, chunk_rows, chunk_cost)
+        slices = [s for chunk in chunks for s in chunk]
+        printed = [[text for text, _dir in row] for s in slices for row in s.rows]
+        assert printed == [row for t in doc.tables for row in t.rows]
+        assert sum(1 for s in slices if s.note) == len(doc.tables)  # once per table, on its first slice
+        for chunk in chunks[:-1]:
+            assert sum(len(s.rows) or 1 for s in chunk) <= chunk_rows
+    assert len(render.table_chunks(doc, 1000, 100.0)) > len(render.table_chunks(doc, 1000, float("inf"))) == 1
+
+
+def test_a_part_rendered_ahead_is_used_only_if_the_document_still_says_the_same(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    submitted: list[str] = []
+    real_submit = render.PackageRender._submit
+
+    def spy(self: render.PackageRender, part: Any, html: str) -> None:
+        submitted.append(html)
+        real_submit(self, part, html)
+
+    monkeypatch.setattr(render.PackageRender, "_submit", spy)
+    doc = document(tmp_path, language="en", rows=3, printed=3)
+    with render.PackageRender() as renderer:
+        renderer.render_ahead(doc)
+        same = renderer.render(doc)
+    assert len(submitted) == len(set(submitted)), "the chain of custody was rendered twice"
+    submitted.clear()
+    later = CustodyEvent(
+        2, dt.datetime(2025, 3, 23, 7, 0, tzinfo=dt.UTC), "order.note_added", "user:2", "ef" * 32
+    )
+    with render.PackageRender() as renderer:
+        renderer.render_ahead(doc)
+        changed = renderer.render(dataclasses.replace(doc, custody=[*doc.custody, later]))
+    assert sum("Chain of custody" in html for html in submitted) == 2
+    assert "order.note_added" not in "\n".join(pdf_text(same, tmp_path))
+    assert "order.note_added" in "\n".join(pdf_text(changed, tmp_path))
+    assert multiprocessing.active_children() == []
+
+
+def test_rendering_leaves_no_font_copies_behind(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """WeasyPrint copies the fonts it registers into a temporary folder of its font
+    configuration; the configuration is shared, so only the rendering process holds one (and
+    removes it when it ends), not each render child."""
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temporary))  # the render children's too (fork)
+    render_package(document(tmp_path, language="fa", rows=3, printed=3))
+    render_package(document(tmp_path, language="en", rows=3, printed=3))
+    assert set(temporary.glob("weasyprint-*")) <= {render.font_config()._folder}

@@ -12,8 +12,9 @@ import pytest
 from django.core.files.storage import default_storage
 from django.core.management import call_command
 
-from workflow.keys import SigningPaths, ensure_demo_signing_material
+from workflow.keys import SigningMaterialError, SigningPaths, ensure_demo_signing_material
 from workflow.models import AuditEvent, DisclosureOrder, DisclosureState, Package
+from workflow.package import sign
 from workflow.package.seal import download_package
 from workflow.package.sign import seal_pdf
 from workflow.package.verify import Check, read_attachments, verify_package_bytes
@@ -151,3 +152,36 @@ def test_every_download_is_audited(released_pdf: bytes, built_order: Any, approv
     assert event.data["sha256"] == hashlib.sha256(released_pdf).hexdigest()
     assert event.data["signed"] is True
     assert filename.endswith(".pdf")
+
+
+def test_the_build_decrypts_the_signing_key_again_only_when_its_files_change(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, settings: Any
+) -> None:
+    """A worker checks the signing material once (``sign.preload``); a build checks it again
+    by its bytes, so a key replaced, broken or removed since fails the build as before."""
+    paths = SigningPaths(tmp_path / "k.pem", tmp_path / "c.pem", tmp_path / "ca.pem")
+    ensure_demo_signing_material(paths, store_name="Memo")
+    loads: list[SigningPaths] = []
+    real = sign.store_signer
+    monkeypatch.setattr(sign, "store_signer", lambda p=None: loads.append(p) or real(p))
+    sign.check_signing_material(paths)
+    sign.check_signing_material(paths)
+    assert len(loads) == 1, "the same key, certificates and passphrase are not decrypted twice"
+    settings.SIGNING_KEY_PASSPHRASE = "another passphrase"
+    with pytest.raises(SigningMaterialError):
+        sign.check_signing_material(paths)
+    settings.SIGNING_KEY_PASSPHRASE = ""
+    key = paths.key.read_bytes()
+    paths.key.write_bytes(key.replace(b"A", b"B", 1))
+    with pytest.raises(SigningMaterialError, match="not a usable PEM private key"):
+        sign.check_signing_material(paths)
+    with pytest.raises(SigningMaterialError, match="not a usable PEM private key"):
+        sign.check_signing_material(paths)  # a failure is not remembered either way
+    paths.key.unlink()
+    with pytest.raises(SigningMaterialError, match="cannot be read"):
+        sign.check_signing_material(paths)
+    paths.key.write_bytes(key)
+    sign.check_signing_material(paths)
+    # Once, then for the new passphrase, the broken key twice and the missing one; the restored
+    # key is the one loaded first: not again.
+    assert len(loads) == 5

@@ -11,6 +11,10 @@ One approved scope gives exactly one package, however often the queue delivers t
   this attempt's. A half-built package is never visible, and a losing attempt deletes its file.
 * any failure ends, after a bounded number of attempts, in ``export_failed`` with the reason,
   and the package's files are deleted.
+
+The chain of custody, which does not depend on the extracted data, is rendered by a render
+process started with the build while the extraction runs (and rendered again should the order's
+trail change before the extraction ends); the rest is rendered once the data is there.
 """
 
 import datetime as dt
@@ -20,6 +24,7 @@ import logging
 import os
 import socket
 import tempfile
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -39,8 +44,15 @@ from workflow.models import DisclosureOrder, DisclosureState, Package, PackageSt
 from workflow.services import disclosure as disclosure_services
 from workflow.vault import VaultError, write_sealed
 
-from .content import ExtractionManifest, empty_manifest, package_document, produced_rows, write_manifest_json
-from .render import RenderError, render_package
+from .content import (
+    ExtractionManifest,
+    empty_manifest,
+    package_document,
+    preliminary_document,
+    produced_rows,
+    write_manifest_json,
+)
+from .render import PackageRender, RenderError
 from .sign import check_signing_material
 
 logger = logging.getLogger(__name__)
@@ -112,6 +124,25 @@ def report_progress(attempt: Attempt, stage: str, percent: int) -> None:
         raise ClaimLost(attempt.token)
 
 
+# Progress within a stage is recorded at most this often (each report is a database write); a
+# new stage is recorded at once.
+PROGRESS_INTERVAL_SECONDS = 0.5
+
+
+class _Progress:
+    """``report_progress`` of one attempt, at most every PROGRESS_INTERVAL_SECONDS per stage."""
+
+    def __init__(self, attempt: Attempt) -> None:
+        self.attempt, self.stage, self.at = attempt, "", 0.0
+
+    def __call__(self, stage: str, percent: int) -> None:
+        now = time.monotonic()
+        if stage == self.stage and now - self.at < PROGRESS_INTERVAL_SECONDS:
+            return
+        report_progress(self.attempt, stage, percent)
+        self.stage, self.at = stage, now
+
+
 def release_claim(attempt: Attempt) -> None:
     """Let a retry take over at once (a failure this attempt survived)."""
     Package.objects.filter(pk=attempt.package_pk, claimed_by=attempt.token).update(
@@ -180,31 +211,38 @@ def build(attempt: Attempt) -> str:
     package = Package.objects.select_related("order", "order__authority").get(pk=attempt.package_pk)
     order = package.order
     stored = ""
+    progress = _Progress(attempt)
     try:
-        report_progress(attempt, PackageStage.EXTRACTING, 5)
+        progress(PackageStage.EXTRACTING, 5)
         tmp_root = Path(settings.VAR_DIR) / "tmp"
         tmp_root.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(dir=tmp_root, prefix="package-") as work:
+        with (
+            tempfile.TemporaryDirectory(dir=tmp_root, prefix="package-") as work,
+            PackageRender() as renderer,
+        ):
+            # Rendered by one render process while the extraction runs; a failure of it stops
+            # the extraction at its next progress report.
+            renderer.render_ahead(preliminary_document(order, package))
+
+            def extracting(pct: int) -> None:
+                renderer.raise_for_failure()
+                progress(PackageStage.EXTRACTING, 5 + pct * 25 // 100)
+
             out_dir = Path(work) / "files"
             out_dir.mkdir()
-            manifest = run_extraction(
-                order,
-                out_dir,
-                lambda pct: report_progress(attempt, PackageStage.EXTRACTING, 5 + pct * 25 // 100),
-                deflate_dir=Path(work) / "deflated",
-            )
-            report_progress(attempt, PackageStage.RENDERING, 30)
+            manifest = run_extraction(order, out_dir, extracting, deflate_dir=Path(work) / "deflated")
+            progress(PackageStage.RENDERING, 30)
             manifest_path = write_manifest_json(order, package, manifest, out_dir)
             manifest_sha256 = hashlib.sha256(manifest_path.read_bytes()).hexdigest()
             document = package_document(order, package, manifest, out_dir, manifest_path)
-            pdf = render_package(
+            pdf = renderer.render(
                 document,
-                progress=lambda pct: report_progress(attempt, PackageStage.RENDERING, 30 + pct * 60 // 100),
-                # Decrypting the key takes ~0.2 s: done while the render children work, not
-                # before the extraction; a key that cannot sign still fails the build.
+                progress=lambda pct: progress(PackageStage.RENDERING, 30 + pct * 60 // 100),
+                # Run while the render children work: a key that cannot sign fails the build
+                # (decrypted only if this process has not loaded these very files before).
                 while_rendering=check_signing_material,
             )
-        report_progress(attempt, PackageStage.STORING, 92)
+        progress(PackageStage.STORING, 92)
         sha256 = hashlib.sha256(pdf).hexdigest()
         stored = write_sealed(
             default_storage, f"{package_dir(package)}/{attempt.token.split(':')[-1]}.pdf", pdf

@@ -1,6 +1,7 @@
 """What goes into a package, gathered from the order, the extraction and the audit trail."""
 
 import csv
+import dataclasses
 import datetime as dt
 import itertools
 import json
@@ -168,29 +169,11 @@ def custody_events(order: DisclosureOrder) -> list[CustodyEvent]:
     ]
 
 
-def package_document(
-    order: DisclosureOrder,
-    package: Package,
-    manifest: ExtractionManifest,
-    out_dir: Path,
-    manifest_path: Path,
-    *,
-    printed_rows: int | None = None,
-) -> PackageDocument:
+def preliminary_document(order: DisclosureOrder, package: Package) -> PackageDocument:
+    """The package's document as far as it is known before the extraction: everything but the
+    scope's produced rows, the manifest, the attachments and the printed tables. What the
+    build renders ahead (the chain of custody) is made from it."""
     language = order.language
-    entries = manifest_entries(manifest)
-    # An extractor may have written deflated copies as it streamed (workflow.extraction does).
-    copies = {f.relpath: (getattr(f, "deflated", None), getattr(f, "md5", "")) for f in manifest.files}
-    attachments = [
-        AttachedFile(
-            e.name,
-            out_dir / e.name,
-            f"{e.customer_key} {e.category} ({e.fmt})",
-            *copies.get(e.name, (None, "")),
-        )
-        for e in entries
-    ]
-    attachments.append(AttachedFile(MANIFEST_NAME, manifest_path, "manifest"))
     return PackageDocument(
         language=language,
         package_id=package.package_id,
@@ -204,10 +187,40 @@ def package_document(
         generated_at=timezone.now(),
         requested_from=order.requested_from,
         requested_to=order.requested_to,
+        scope=[],
+        manifest=[],
+        custody=custody_events(order),
+        attachments=[],
+        third_party_justification=order.third_party_justification,
+    )
+
+
+def package_document(
+    order: DisclosureOrder,
+    package: Package,
+    manifest: ExtractionManifest,
+    out_dir: Path,
+    manifest_path: Path,
+    *,
+    printed_rows: int | None = None,
+) -> PackageDocument:
+    entries = manifest_entries(manifest)
+    # An extractor may have written deflated copies as it streamed (workflow.extraction does).
+    copies = {f.relpath: (getattr(f, "deflated", None), getattr(f, "md5", "")) for f in manifest.files}
+    attachments = [
+        AttachedFile(
+            e.name,
+            out_dir / e.name,
+            f"{e.customer_key} {e.category} ({e.fmt})",
+            *copies.get(e.name, (None, "")),
+        )
+        for e in entries
+    ]
+    attachments.append(AttachedFile(MANIFEST_NAME, manifest_path, "manifest"))
+    return dataclasses.replace(
+        preliminary_document(order, package),  # the trail as it is now, after the extraction
         scope=scope_lines(order, manifest),
         manifest=entries,
-        custody=custody_events(order),
         attachments=attachments,
         tables=printed_tables(manifest, out_dir, printed_rows or settings.PACKAGE_PRINTED_ROWS),
-        third_party_justification=order.third_party_justification,
     )
