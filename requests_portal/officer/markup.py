@@ -101,7 +101,7 @@ def errors_html(bf: forms.BoundField) -> str:
     if not bf.errors:
         return ""
     items = "".join(f"<li>{_e(e)}</li>" for e in bf.errors)
-    return f'<ul class="errorlist" id="{_e(bf.auto_id)}-errors" data-field="{_e(bf.name)}">{items}</ul>'
+    return f'<ul class="errorlist" id="{_e(bf.auto_id)}_error" data-field="{_e(bf.name)}">{items}</ul>'
 
 
 def field_html(bf: forms.BoundField) -> SafeString:

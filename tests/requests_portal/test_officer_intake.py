@@ -124,8 +124,8 @@ def test_every_bad_field_is_reported_next_to_itself(officer_client: Any, authori
     response = post_intake(officer_client, data)
     assert response.status_code == 400
     html = text(response)
-    assert 'id="id_issued_on-errors"' in html
-    assert 'id="id_identifier-0-value-errors"' in html
+    assert 'id="id_issued_on_error"' in html
+    assert 'id="id_identifier-0-value_error"' in html
     assert "fails its check digit" in html
     assert not DisclosureOrder.objects.exists()
 
@@ -134,7 +134,7 @@ def test_the_services_rules_are_shown_next_to_their_fields(officer_client: Any, 
     data = intake_data(authority, requested_from="1403/06/01", requested_to="1403/01/01")
     response = post_intake(officer_client, data)
     assert response.status_code == 400
-    assert 'id="id_requested_to-errors"' in text(response)
+    assert 'id="id_requested_to_error"' in text(response)
     assert "ends before it starts" in text(response)
 
 
@@ -148,7 +148,7 @@ def test_a_file_that_is_not_a_pdf_is_refused_whatever_its_name(officer_client: A
     fake = SimpleUploadedFile("order.pdf", b"MZ\x90\x00 this is an executable", "application/pdf")
     response = post_intake(officer_client, intake_data(authority, document=fake))
     assert response.status_code == 400
-    assert 'id="id_document-errors"' in text(response)
+    assert 'id="id_document_error"' in text(response)
     assert "not a PDF" in text(response)
     assert not DisclosureOrder.objects.exists()
 

@@ -93,7 +93,9 @@ def test_a_field_with_errors_shows_them_beside_it_and_marks_the_widget_invalid()
     form.is_valid()
     html = field_html(form["reason"])
     assert 'aria-invalid="true"' in html
-    assert '<ul class="errorlist" id="id_reason-errors" data-field="reason"><li>' in html
+    assert '<ul class="errorlist" id="id_reason_error" data-field="reason"><li>' in html
+    # The widget points screen readers at that list: the id it names is the list's.
+    assert 'aria-describedby="id_reason_error"' in html
 
 
 def test_a_form_refused_as_a_whole_says_why_above_its_fields_escaped() -> None:

@@ -114,5 +114,5 @@ def test_a_missing_reason_to_release_a_hold_is_shown_next_to_the_field(
     sign_in_staff(client, approver)
     response = act(client, order, "release_hold", reason="")
     assert response.status_code == 400
-    assert 'id="id_reason-errors"' in text(response)
+    assert 'id="id_reason_error"' in text(response)
     assert reload(order).state == P.PRESERVING

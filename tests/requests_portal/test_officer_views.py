@@ -260,7 +260,7 @@ def test_a_scope_wider_than_the_order_is_refused_next_to_the_field(officer_clien
     )
     assert response.status_code == 400
     html = page_text(response)
-    assert 'id="id_scope-0-date_to-errors"' in html
+    assert 'id="id_scope-0-date_to_error"' in html
     assert "a Jalali year has 12 months" in html
     assert not order.scope_items.exists()
 
@@ -320,7 +320,7 @@ def test_a_missing_reason_is_shown_next_to_its_field_in_persian(officer_client: 
     )
     assert response.status_code == 400
     html = page_text(response)
-    assert 'id="id_reason-errors"' in html
+    assert 'id="id_reason_error"' in html
     assert "این فیلد لازم است" in html
 
 
