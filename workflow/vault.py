@@ -73,6 +73,15 @@ def unseal(sealed: bytes, *, label: str = "") -> bytes:
 
 
 @deconstructible
+class NoDirectAccess(NotImplementedError):
+    """A sealed file asked for by URL or filesystem path: refused by design, not unfinished.
+
+    Django's storage contract says "this storage has no URLs / no local paths" with
+    ``NotImplementedError`` (callers such as ``collectstatic`` catch exactly that), so the refusal
+    is one; files are read only through ``open()``, which decrypts, behind views that check
+    permission and audit the download."""
+
+
 class EncryptedStorage(Storage):
     """A storage that encrypts every file it saves into ``inner`` and decrypts on open."""
 
@@ -106,13 +115,13 @@ class EncryptedStorage(Storage):
 
     def url(self, name: str | None) -> str:
         # Files are served only through views that check permission and audit the download.
-        raise NotImplementedError("sealed files have no public URL")
+        raise NoDirectAccess("sealed files have no public URL")
 
     def get_available_name(self, name: str, max_length: int | None = None) -> str:
         return self.inner.get_available_name(name, max_length=max_length)
 
     def path(self, name: str) -> str:
-        raise NotImplementedError("sealed files are read through open(), never from a path")
+        raise NoDirectAccess("sealed files are read through open(), never from a path")
 
 
 def read_sealed(storage: Storage, name: str) -> bytes:

@@ -56,3 +56,16 @@ def test_the_data_key_comes_from_the_environment_when_set(monkeypatch: pytest.Mo
     finally:
         monkeypatch.delenv("PORTAL_DATA_KEY")
         vault.data_key.cache_clear()
+
+
+def test_a_sealed_file_has_neither_a_url_nor_a_path_only_open_decrypts_it() -> None:
+    name = default_storage.save("orders/refused-access.pdf", ContentFile(b"%PDF-1.7 sealed"))
+    try:
+        with pytest.raises(vault.NoDirectAccess, match="no public URL"):
+            default_storage.url(name)
+        with pytest.raises(NotImplementedError, match="never from a path"):  # Django's contract
+            default_storage.path(name)
+        with default_storage.open(name, "rb") as handle:
+            assert handle.read() == b"%PDF-1.7 sealed"
+    finally:
+        default_storage.delete(name)
