@@ -120,6 +120,45 @@ def test_verify_audit_takes_a_number_of_processes(signing: object) -> None:
         call_command("verify_audit", "--processes", "0", "--no-record")
 
 
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("processes", [1, 2])
+def test_events_appended_while_verifying_are_neither_read_nor_taken_for_breaks(
+    monkeypatch: pytest.MonkeyPatch, processes: int
+) -> None:
+    """A verification runs while officers work: another session appends to a verified stream and
+    starts a new one after the heads were read and before the events are (in every process).
+    Read outside one snapshot, the first would look written behind its head and the second
+    headless."""
+    from workflow.audit import verify
+
+    record_history({"disclosureorder:DO-A": 3, "system": 2})
+    walk = verify._walk
+
+    def appended_meanwhile(*args: object, **kwargs: object) -> object:
+        def append() -> None:
+            try:
+                with transaction.atomic():
+                    record("test.meanwhile", actor=None, stream="system")
+                    record("test.meanwhile", actor=None, stream="disclosureorder:DO-NEW")
+            finally:
+                connection.close()
+
+        other_session = threading.Thread(target=append)
+        other_session.start()
+        other_session.join()
+        return walk(*args, **kwargs)
+
+    monkeypatch.setattr(verify, "_walk", appended_meanwhile)
+    report = verify_chains(processes=processes)
+    assert report.intact, report.breaks
+    assert (report.events, report.streams) == (5, 2)
+    monkeypatch.undo()
+    assert AuditEvent.objects.count() == 5 + 2 * processes  # every process's appends committed
+    after = verify_chains(processes=processes)
+    assert after.intact, after.breaks
+    assert after.events == 5 + 2 * processes
+
+
 @pytest.mark.django_db
 def test_inside_a_transaction_verification_stays_in_one_process() -> None:
     """Forked processes could not see the transaction's uncommitted events: it walks them itself."""

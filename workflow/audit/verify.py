@@ -20,13 +20,14 @@ database's own sha256 would vouch for the hash it wrote).
 import hashlib
 import multiprocessing
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import islice
 from json.encoder import encode_basestring
 from typing import Any
 
 from django.conf import settings
-from django.db import DatabaseError, connection, connections
+from django.db import DatabaseError, connection, connections, transaction
 
 from workflow.models import AuditEvent, AuditStreamHead
 
@@ -244,13 +245,43 @@ def _walk(
     return walk
 
 
-def _walk_in_child(promises: Promises, low: str | None, high: str | None, pipe: Any) -> None:
-    connections.close_all()  # the parent's connection must not be shared across the fork
+def _walk_in_child(
+    promises: Promises, low: str | None, high: str | None, snapshots: Any, results: Any
+) -> None:
+    """One range of streams, read in the parent's snapshot (its id comes through ``snapshots``;
+    none comes if the parent failed before it could export one)."""
+    connections.close_all()  # nothing was open at the fork; this only forgets the parent's state
     try:
-        pipe.send(_walk(promises, low, high))
+        try:
+            snapshot = snapshots.recv()
+        except EOFError:
+            return
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            cursor.execute("SET TRANSACTION SNAPSHOT %s", [snapshot])
+            walk = _walk(promises, low, high)
+        results.send(walk)
     finally:
         connections.close_all()
-        pipe.close()
+        results.close()
+
+
+@contextmanager
+def _one_snapshot() -> Iterator[None]:
+    """Everything read inside sees the trail as it was at one instant: the heads and the events
+    of one committed state, whatever is appended meanwhile (a verification runs while officers
+    work; an append between reading the heads and reading its stream would look like an event
+    written behind the head). PostgreSQL: a read-only REPEATABLE READ transaction; SQLite: one
+    read transaction is one snapshot already. Inside a caller's transaction, that transaction's
+    isolation decides (the level can only be set before its first query)."""
+    if connection.in_atomic_block:
+        yield
+        return
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        yield
 
 
 def _split_points(parts: int) -> list[str]:
@@ -266,7 +297,12 @@ def _split_points(parts: int) -> list[str]:
     return cuts
 
 
-def _walk_all(promises: Promises, stop_at_first: bool, processes: int) -> _Walk:
+def _stored_heads() -> dict[str, int]:
+    return dict(AuditStreamHead.objects.values_list("stream", "seq"))
+
+
+def _walk_all(promises: Promises, stop_at_first: bool, processes: int) -> tuple[dict[str, int], _Walk]:
+    """The stored heads and the walk of every stream, all read in one snapshot."""
     parallel = (
         processes > 1
         and connection.vendor == "postgresql"
@@ -274,27 +310,45 @@ def _walk_all(promises: Promises, stop_at_first: bool, processes: int) -> _Walk:
         and not connection.in_atomic_block  # a child needs committed rows and its own connection
         and not multiprocessing.current_process().daemon  # a daemon (a pool's worker) may not fork
     )
-    cuts = _split_points(processes) if parallel else []
+    cuts = _split_points(processes) if parallel else []  # any split will do: read outside the snapshot
     if not cuts:
-        return _walk(promises, stop_at_first=stop_at_first)
+        with _one_snapshot():
+            return _stored_heads(), _walk(promises, stop_at_first=stop_at_first)
     bounds = list(zip([None, *cuts], [*cuts, None], strict=True))
     context = multiprocessing.get_context("fork")
-    connections.close_all()  # no connection may be shared across the fork
+    # The children are forked with no connection open (none may be shared across a fork); the
+    # parent then opens the snapshot and hands its id to each child, which reads in it.
+    connections.close_all()
     children = []
     for low, high in bounds[1:]:
-        receiver, sender = context.Pipe(duplex=False)
-        child = context.Process(target=_walk_in_child, args=(promises, low, high, sender))
+        snapshot_in, snapshot_out = context.Pipe(duplex=False)
+        results_in, results_out = context.Pipe(duplex=False)
+        child = context.Process(target=_walk_in_child, args=(promises, low, high, snapshot_in, results_out))
         child.start()
-        sender.close()
-        children.append((child, receiver))
-    walk = _walk(promises, *bounds[0])
-    for child, receiver in children:
-        part: _Walk = receiver.recv()
-        child.join()
+        snapshot_in.close()
+        results_out.close()
+        children.append((child, snapshot_out, results_in))
+    try:
+        with _one_snapshot():
+            heads = _stored_heads()
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_catalog.pg_export_snapshot()")
+                snapshot = cursor.fetchone()[0]
+            for _child, snapshot_out, _results in children:
+                snapshot_out.send(snapshot)
+            walk = _walk(promises, *bounds[0])
+            # The exported snapshot lives as long as this transaction: held until every child is done.
+            parts: list[_Walk] = [results_in.recv() for _child, _snapshot, results_in in children]
+    finally:
+        for child, snapshot_out, results_in in children:
+            snapshot_out.close()  # a child still waiting for a snapshot stops
+            results_in.close()
+            child.join()
+    for part in parts:
         walk.events += part.events
         walk.breaks += part.breaks
         walk.last.update(part.last)
-    return walk
+    return heads, walk
 
 
 def verify_chains(
@@ -313,11 +367,13 @@ def verify_chains(
     streams into that many ranges, each walked by its own forked process over its own
     connection; not inside a transaction (the children could not see its rows), nor with
     ``stop_at_first``. The report is the same either way.
+
+    The heads and every event are read in one snapshot (``_one_snapshot``; the children import
+    the parent's), so events appended while it runs are neither verified nor taken for breaks.
     """
     promises = dict(checkpointed or {})
-    stored_heads = dict(AuditStreamHead.objects.values_list("stream", "seq"))
     wanted = settings.AUDIT_VERIFY_PROCESSES if processes is None else processes
-    walk = _walk_all(promises, stop_at_first, max(1, wanted))
+    stored_heads, walk = _walk_all(promises, stop_at_first, max(1, wanted))
     report = Report(events=walk.events, streams=len(walk.last), breaks=walk.breaks)
     if stop_at_first and walk.breaks:
         return report
