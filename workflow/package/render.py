@@ -767,6 +767,9 @@ class PackageRender:
         except BaseException:
             package.close()
             raise
+        # Every part is in: the render processes exit (and give their memory back) while this
+        # one merges, instead of after it (the pool is joined when the package's render ends).
+        pool.shutdown(wait=False)
         if progress:
             progress(90)
         return merge([pdf for pdf, _pages in rendered], stamps, package=package)
