@@ -194,6 +194,8 @@ def test_the_package_is_pdf_a_3b_with_its_files_attached_as_data(persian_pdf: by
         metadata = pdf.open_metadata()
         assert metadata.pdfa_status == "3B"
         assert len(pdf.Root.OutputIntents) == 1
+        # PDF/A: the trailer identifies the file (two byte strings, the second new to this file).
+        assert len(pdf.trailer.ID) == 2 and all(len(bytes(part)) >= 16 for part in pdf.trailer.ID)
         names = set(pdf.attachments)
         assert names == {"store-1/identity.jsonl", "manifest.json"}
         for spec in pdf.Root.AF:

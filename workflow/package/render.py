@@ -556,7 +556,10 @@ def merge(
             for page, stamp_page in zip(package.pages, stamp_pages, strict=True):
                 page.add_overlay(stamp_page, pikepdf.Rectangle(*(float(v) for v in page.mediabox)))
             out = io.BytesIO()
-            package.save(out, deterministic_id=True)
+            # qpdf's own file identifier (the trailer /ID PDF/A asks for), not one hashed from
+            # the whole output: that costs a second pass over the attachments, on the build's
+            # serial tail, and a package is never the same bytes twice anyway (its dates).
+            package.save(out)
         finally:
             for other in [*opened, *stamp_pdfs]:
                 other.close()
