@@ -8,6 +8,7 @@ import json
 import multiprocessing
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -193,6 +194,8 @@ def test_the_package_is_pdf_a_3b_with_its_files_attached_as_data(persian_pdf: by
         metadata = pdf.open_metadata()
         assert metadata.pdfa_status == "3B"
         assert len(pdf.Root.OutputIntents) == 1
+        # PDF/A: the trailer identifies the file (two byte strings, the second new to this file).
+        assert len(pdf.trailer.ID) == 2 and all(len(bytes(part)) >= 16 for part in pdf.trailer.ID)
         names = set(pdf.attachments)
         assert names == {"store-1/identity.jsonl", "manifest.json"}
         for spec in pdf.Root.AF:
@@ -273,3 +276,27 @@ def test_rendering_leaves_no_font_copies_behind(tmp_path: Path, monkeypatch: pyt
     render_package(document(tmp_path, language="fa", rows=3, printed=3))
     render_package(document(tmp_path, language="en", rows=3, printed=3))
     assert set(temporary.glob("weasyprint-*")) <= {render.font_config()._folder}
+
+
+def test_the_render_processes_exit_while_the_package_is_merged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Once every part and stamp is in, the render processes are told to exit, so their memory
+    goes back while the parts are merged, not after (the merge is the last step of a build)."""
+    alive_during_merge: list[list[Any]] = []
+    real_merge = render.merge
+
+    def merge(*args: Any, **kwargs: Any) -> bytes:
+        deadline = time.monotonic() + 10
+        while multiprocessing.active_children() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        alive_during_merge.append(multiprocessing.active_children())
+        return real_merge(*args, **kwargs)
+
+    monkeypatch.setattr(render, "merge", merge)
+    doc = document(tmp_path, language="en", rows=3, printed=3)
+    with render.PackageRender() as renderer:
+        renderer.render_ahead(doc)
+        pdf = renderer.render(doc)
+    assert alive_during_merge == [[]], "the render processes outlived their last part"
+    assert render.page_count(pdf) >= 2

@@ -47,6 +47,8 @@ PDF_VARIANT = "pdf/a-3b"
 # WeasyPrint logs every layout step at INFO: one line per page of a thousand-page package.
 logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
 STAMP_PAGES_PER_JOB = 400
+# How long the rendering process waits for a layout report before it looks at the parts again.
+LAYOUT_WAIT_SECONDS = 0.05
 # What a part costs to render, in rough milliseconds of one core (fitted on the heavy customer's
 # parts, warm fonts): only the balance between the render processes depends on these.
 PART_COST = 40.0  # any part: parsing, styles, PDF/A output
@@ -554,7 +556,10 @@ def merge(
             for page, stamp_page in zip(package.pages, stamp_pages, strict=True):
                 page.add_overlay(stamp_page, pikepdf.Rectangle(*(float(v) for v in page.mediabox)))
             out = io.BytesIO()
-            package.save(out, deterministic_id=True)
+            # qpdf's own file identifier (the trailer /ID PDF/A asks for), not one hashed from
+            # the whole output: that costs a second pass over the attachments, on the build's
+            # serial tail, and a package is never the same bytes twice anyway (its dates).
+            package.save(out)
         finally:
             for other in [*opened, *stamp_pdfs]:
                 other.close()
@@ -595,17 +600,17 @@ class _Part:
 
 @dataclass
 class PackageRender:
-    """The render of one package, in pools of render processes of its own (``render_pool``),
-    which may start before the document is complete: ``render_ahead`` starts, in a process of
-    its own, the parts that do not depend on the extracted data while the extraction runs, and
-    ``render`` renders the rest of the complete document and merges it. A part rendered ahead
-    is used only if the complete document gives exactly the same HTML for it (else it is
-    rendered again)."""
+    """The render of one package, in a pool of render processes of its own (``render_pool``),
+    which may start before the document is complete: ``render_ahead`` starts the pool and in it
+    the parts that do not depend on the extracted data while the extraction runs, and
+    ``render`` renders the rest of the complete document in the same processes and merges it.
+    The pool is forked before the extraction starts its threads, and its fork is not on the
+    way from the extracted data to the PDF. A part rendered ahead is used only if the complete
+    document gives exactly the same HTML for it (else it is rendered again)."""
 
     chunk_rows: int | None = None
     processes: int | None = None
     _pool: ProcessPoolExecutor | None = None
-    _ahead_pool: ProcessPoolExecutor | None = None
     _reports: _LayoutReports | None = None
     _stack: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
     _ahead: dict[str, _Part] = field(default_factory=dict)
@@ -622,23 +627,21 @@ class PackageRender:
         return self
 
     def __exit__(self, *exc: object) -> bool | None:
-        self._pool = self._ahead_pool = None
+        self._pool = None
         return self._stack.__exit__(*exc)  # type: ignore[arg-type]
 
-    def _start(self, processes: int) -> ProcessPoolExecutor:
+    def _started(self) -> ProcessPoolExecutor:
+        """The package's render processes, started by the first part submitted."""
         if self._reports is None:
             raise RuntimeError("PackageRender is used outside its with block")
-        return self._stack.enter_context(render_pool(processes, self._reports))
+        if self._pool is None:
+            assert self.processes is not None
+            self._pool = self._stack.enter_context(render_pool(self.processes, self._reports))
+        return self._pool
 
     def _submit(self, part: _Part, html: str) -> None:
-        """Render ``part`` in the package's render processes, or before they start (the parts
-        rendered ahead) in the one process started for those."""
-        if self._pool is not None:
-            pool = self._pool
-        else:
-            self._ahead_pool = pool = self._ahead_pool or self._start(1)
         part.number = next(self._numbers)
-        part.future = pool.submit(render_part, html, part.number)
+        part.future = self._started().submit(render_part, html, part.number)
 
     def render_ahead(self, doc: PackageDocument) -> None:
         """Start rendering the chain of custody of ``doc`` (what the order's trail holds now)."""
@@ -707,7 +710,9 @@ class PackageRender:
                     if part.future.cancelled() or part.future.exception() is not None:
                         return None
                     counts[part.number] = part.future.result()[1]
-            report = self._reports.receive(timeout=0.005)
+            # A report ends the wait at once; the timeout only bounds how late a failed part,
+            # which sends none, is noticed (a shorter one spins beside the children at work).
+            report = self._reports.receive(timeout=LAYOUT_WAIT_SECONDS)
             if report is not None:
                 counts[report[0]] = report[1]
         return [counts[part.number] for part in parts]
@@ -721,7 +726,7 @@ class PackageRender:
     ) -> bytes:
         assert self.processes is not None
         parts = self._parts(doc)
-        self._pool = self._start(self.processes)
+        pool = self._started()
         custody = _CUSTODY_PART
         # Largest parts first, so that the small ones fill in beside them; each part's HTML is
         # made just before it is submitted, so that the first child starts at once. Merged in order.
@@ -741,8 +746,6 @@ class PackageRender:
             self._ahead.clear()
         if while_rendering is not None:
             while_rendering()
-        if self._ahead_pool is not None:  # its part is done, or needed before anything else
-            self._ahead_pool.shutdown(wait=True, cancel_futures=True)
         # The stamps are started once every part is laid out, beside the last ones' writing.
         counts = self._page_counts(parts)
         stamp_futures: list[Future[Any]] = []
@@ -753,7 +756,7 @@ class PackageRender:
             free = max(self.processes - writing, 1)
             per_job = max(min(STAMP_PAGES_PER_JOB, -(-total // free)), 1)
             stamp_futures = [
-                self._pool.submit(write_pdf, stamp_html(doc, range(s, min(s + per_job, total + 1)), total))
+                pool.submit(write_pdf, stamp_html(doc, range(s, min(s + per_job, total + 1)), total))
                 for s in range(1, total + 1, per_job)
             ]
         # Meanwhile the first part, with the attachments embedded, is made the package.
@@ -767,6 +770,9 @@ class PackageRender:
         except BaseException:
             package.close()
             raise
+        # Every part is in: the render processes exit (and give their memory back) while this
+        # one merges, instead of after it (the pool is joined when the package's render ends).
+        pool.shutdown(wait=False)
         if progress:
             progress(90)
         return merge([pdf for pdf, _pages in rendered], stamps, package=package)
