@@ -65,7 +65,9 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--db-url", default="postgres://postgres@127.0.0.1:5432/bench_portal")
     parser.add_argument("--reseed", action="store_true")
     parser.add_argument(
-        "--seed-only", action="store_true", help="seed (and vacuum) the database, then stop: no server, no load"
+        "--seed-only",
+        action="store_true",
+        help="seed (and vacuum) the database, then stop (no server, no load)",
     )
     parser.add_argument("--cache-url", default="redis://127.0.0.1:6379/7")
     parser.add_argument("--write-every", type=float, default=1.0, help="seconds between writes (0: none)")
