@@ -9,6 +9,7 @@ from unittest import mock
 
 import pytest
 from django.core.cache import caches
+from django.db.models import F
 from django.test import Client
 from django.urls import reverse
 
@@ -17,7 +18,7 @@ from requests_portal.officer import page_cache, views
 from requests_portal.officer.compiled import Compiled
 from tests.factories import make_order, sign_in_staff
 from workflow import freshness
-from workflow.models import DisclosureState, OrderIdentifier
+from workflow.models import AuditEvent, DisclosureState, OrderIdentifier, ScopeItem
 from workflow.services import disclosure as svc
 
 S = DisclosureState
@@ -233,6 +234,43 @@ def test_a_compiled_read_gives_what_its_queryset_gives(officer: User) -> None:
             OrderIdentifier.objects.filter(order_id__in=pks).order_by("-id").values_list("pk", flat=True)
         )
     assert by_order(0) == []
+
+
+def test_a_compiled_read_converts_values_and_defers_fields_as_its_queryset_does(officer: User) -> None:
+    order = make_order(S.SCOPING, officer=officer)
+    ScopeItem.objects.create(
+        order=order,
+        customer_key="store:7",
+        categories=["identity", "order"],
+        date_from=order.requested_from,
+        date_to=order.requested_to,
+        match_evidence=[{"kind": "national_id", "column": "national_id"}],
+        added_by=officer,
+    )
+    scope = Compiled(lambda pk: ScopeItem.objects.filter(order_id=pk), int)
+    events = Compiled(lambda stream: AuditEvent.objects.filter(stream=stream).only("seq", "action"), str)
+
+    def fields(rows: list[Any]) -> list[dict[str, Any]]:
+        return [{k: v for k, v in row.__dict__.items() if k != "_state"} for row in rows]
+
+    found = scope(order.pk)
+    assert fields(found) == fields(list(ScopeItem.objects.filter(order_id=order.pk)))
+    assert found[0].categories == ["identity", "order"]  # JSON read back as a list, not as text
+    assert found[0].added_at == ScopeItem.objects.get(order=order).added_at  # an aware datetime
+    assert not found[0]._state.adding and found[0]._state.db == "default"
+    stream = f"disclosureorder:{order.reference}"
+    compiled_events = events(stream)
+    expected = list(AuditEvent.objects.filter(stream=stream).only("seq", "action"))
+    assert compiled_events and fields(compiled_events) == fields(expected)
+    assert compiled_events[0].get_deferred_fields() == expected[0].get_deferred_fields() != set()
+
+
+def test_a_compiled_read_refuses_columns_that_are_not_its_models_fields(db: None) -> None:
+    annotated = Compiled(
+        lambda pk: OrderIdentifier.objects.filter(order_id=pk).annotate(twice=F("id") * 2), int
+    )
+    with pytest.raises(ValueError, match="model's fields alone"):
+        annotated(1)
 
 
 def test_a_compiled_read_refuses_an_argument_it_cannot_pass_unchanged(db: None) -> None:
