@@ -4,11 +4,13 @@ compiled once. Each keeps what the page cache promised: never stale, never anyon
 
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 from unittest import mock
 
 import pytest
 from django.core.cache import caches
+from django.db import connection
 from django.db.models import F
 from django.test import Client
 from django.urls import reverse
@@ -144,6 +146,19 @@ def test_a_role_changed_outside_the_orm_shows_once_the_gate_reads_it_again(
 # --- One render -------------------------------------------------------------------------------
 
 
+def _closing(work: Callable[[], object]) -> Callable[[], None]:
+    """``work`` for a thread of its own, whose database connection is closed when it ends (left
+    open, it would keep the test database from being dropped)."""
+
+    def run() -> None:
+        try:
+            work()
+        finally:
+            connection.close()
+
+    return run
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_request_for_a_page_being_rendered_waits_for_that_render(officer: User) -> None:
     order = make_order(S.VERIFYING, officer=officer)
@@ -165,10 +180,10 @@ def test_a_request_for_a_page_being_rendered_waits_for_that_render(officer: User
 
     responses: dict[str, Any] = {}
     with mock.patch.object(views, "order_context", slow_context):
-        one = threading.Thread(target=lambda: responses.update(first=first.get(url)))
+        one = threading.Thread(target=_closing(lambda: responses.update(first=first.get(url))))
         one.start()
         assert entered.wait(5)
-        two = threading.Thread(target=lambda: responses.update(second=second.get(url)))
+        two = threading.Thread(target=_closing(lambda: responses.update(second=second.get(url))))
         two.start()
         time.sleep(0.1)  # the second request is waiting now, not rendering
         assert len(renders) == 1
