@@ -80,32 +80,45 @@ def _name(text: str) -> str:
     return text
 
 
+def row_value(expression: str, oid: int) -> str:
+    """What the row subquery selects for a column: a day, an instant or a UUID already as its
+    JSON string, which is also its CSV field (it holds no quote), so that it is rendered once
+    for both files; anything else as it is."""
+    if oid in _QUOTELESS:
+        # ISO 8601 (XSD style) in the session's time zone, the offset as Python prints it
+        # ("+03:30", seconds when a zone has them), a fraction without trailing zeros.
+        return f"to_json({expression})::text"
+    return expression
+
+
 def json_value(expression: str, oid: int) -> str:
-    """The JSON text of one value as ``encode_json`` writes it (``json_safe`` for the rest)."""
+    """The JSON text of one value (``row_value`` of its column) as ``encode_json`` writes it
+    (``json_safe`` for the rest)."""
     if oid in _INTEGERS or oid == _BOOL:
         rendered = f"{expression}::text"  # 42, -7, true, false
-    elif oid in _TEXTS or oid in _QUOTELESS:
+    elif oid in _TEXTS:
         # to_json escapes exactly what Python's encoder escapes with ensure_ascii=False:
-        # " \\ \b \f \n \r \t, other control characters as \u00xx (lower-case hex). Days and
-        # instants are ISO 8601 (XSD style) in the session's time zone, the offset as Python
-        # prints it ("+03:30", seconds when a zone has them), a fraction without trailing zeros.
+        # " \\ \b \f \n \r \t, other control characters as \u00xx (lower-case hex).
         rendered = f"to_json({expression})::text"
+    elif oid in _QUOTELESS:
+        rendered = expression
     else:
         raise ValueError(f"type {oid} is rendered by the portable path")
     return f"COALESCE({rendered}, 'null')"
 
 
 def csv_cell(expression: str, oid: int) -> str:
-    """One CSV field as ``CsvOut`` writes it, with the comma before it: NULL empty, numbers
-    bare, booleans True/False, anything else in double quotes. A day, an instant or a UUID holds
-    no quote, so its JSON string is its field; a text is neutralised and its quotes doubled (its
-    comma goes inside the COALESCE: one concatenation less per text and row)."""
+    """One CSV field (of ``row_value`` of its column) as ``CsvOut`` writes it, with the comma
+    before it: NULL empty, numbers bare, booleans True/False, anything else in double quotes. A
+    day, an instant or a UUID holds no quote, so its JSON string is its field; a text is
+    neutralised and its quotes doubled (its comma goes inside the COALESCE: one concatenation
+    less per text and row)."""
     if oid in _INTEGERS:
         return f"',' || COALESCE({expression}::text, '')"
     if oid == _BOOL:
         return f"CASE WHEN {expression} THEN ',True' WHEN NOT {expression} THEN ',False' ELSE ',' END"
     if oid in _QUOTELESS:
-        return f"',' || COALESCE(to_json({expression})::text, '')"
+        return f"',' || COALESCE({expression}, '')"
     if oid not in _TEXTS:
         raise ValueError(f"type {oid} is rendered by the portable path")
     neutralised = (
@@ -130,14 +143,21 @@ def chunk_queries(
     q = conn.dialect.quote
     columns = table.columns_of(category)
     oids = column_types(conn, table)
+    # The lane's rows, each value selected once (row_value) under a positional name, in a
+    # subquery that OFFSET 0 keeps from being merged into the aggregates: merged, a day or an
+    # instant would be rendered twice, once per file.
+    row = [f"t0.{q(table.primary_key)} AS k"]
+    row += [
+        f"{row_value(f't0.{q(column)}', oids[column])} AS c{index}" for index, column in enumerate(columns)
+    ]
+    alias = {column: f"s.c{index}" for index, column in enumerate(columns)}
     json_parts = ['\'{"_table":"' + _name(table.name) + "\"'"]
     for column in columns:
-        json_parts += [f"',\"{_name(column)}\":'", json_value(f"t0.{q(column)}", oids[column])]
+        json_parts += [f"',\"{_name(column)}\":'", json_value(alias[column], oids[column])]
     json_parts.append("'}'")
     csv_parts = ["'\"" + _name(table.name) + "\"'"]
     for name in header[1:]:
-        csv_parts.append(csv_cell(f"t0.{q(name)}", oids[name]) if name in columns else "','")
-    pk = f"t0.{q(table.primary_key)}"
+        csv_parts.append(csv_cell(alias[name], oids[name]) if name in columns else "','")
     json_line = " || ".join(json_parts)
     csv_line = " || ".join(csv_parts)
     # The lines of a chunk, without the newline after the last (Python writes it). In binary
@@ -145,19 +165,22 @@ def chunk_queries(
     # sent: read as bytea, a chunk is its UTF-8 bytes, not decoded and encoded again. Another
     # client encoding gets the UTF-8 bytes from convert_to (a copy and a scan more per chunk).
     utf8 = sends_utf8(conn)
-    select = [
-        f"({pk} / {CHUNK_ROWS})::int8",
-        "count(*)",
-        *(
-            f"string_agg({line}, E'\\n' ORDER BY {pk})"
-            if utf8
-            else f"convert_to(string_agg({line}, E'\\n' ORDER BY {pk}), 'UTF8')"
-            for line in (json_line, csv_line)
-        ),
-    ]
+    chunk = f"s.k / {CHUNK_ROWS}"
+    select = ", ".join(
+        [
+            f"({chunk})::int8",
+            "count(*)",
+            *(
+                f"string_agg({line}, E'\\n' ORDER BY s.k)"
+                if utf8
+                else f"convert_to(string_agg({line}, E'\\n' ORDER BY s.k), 'UTF8')"
+                for line in (json_line, csv_line)
+            ),
+        ]
+    )
     queries = []
     for lane in range(lanes):
-        query = rows_query(
+        rows = rows_query(
             source,
             table,
             columns,
@@ -165,11 +188,11 @@ def chunk_queries(
             customer_pk=customer_pk,
             date_from=date_from,
             date_to=date_to,
-            select=select,
-            chunk_rows=CHUNK_ROWS,
-            lane=(lane, lanes),
+            select=row,
+            runs=(CHUNK_ROWS, lane, lanes),
         )
-        queries.append((f"COPY ({query.sql}) TO STDOUT (FORMAT binary)", query.params))
+        sql = f"SELECT {select} FROM ({rows.sql} OFFSET 0) s GROUP BY {chunk} ORDER BY {chunk}"  # noqa: S608
+        queries.append((f"COPY ({sql}) TO STDOUT (FORMAT binary)", rows.params))
     return queries
 
 
