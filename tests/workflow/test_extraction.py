@@ -345,6 +345,28 @@ def test_postgresql_copy_and_cursor_paths_write_the_same_bytes(pg_store, tmp_pat
     assert by_cursor.stats.peak_rows_held <= 100
 
 
+@pytest.mark.postgres
+@pytest.mark.parametrize("parallel", [True, False], ids=["two lanes", "one lane"])
+def test_postgresql_lanes_read_one_snapshot_and_sort_in_memory(pg_store, tmp_path, monkeypatch, parallel):
+    """Every lane's transaction sees the same snapshot and may sort SORT_MEMORY of rows before
+    it spills to temporary files."""
+    seen = []
+    streamed = postgresql.stream_postgresql
+
+    def recording(conns, *args, **kwargs):
+        for conn in conns:
+            with conn.raw.cursor() as cursor:
+                cursor.execute("SELECT current_setting('work_mem'), txid_current_snapshot()::text")
+                seen.append(cursor.fetchone())
+        return streamed(conns, *args, **kwargs)
+
+    monkeypatch.setattr("workflow.extraction.stream_postgresql", recording)
+    extract(pg_store, tmp_path / "out", ["network_activity"], parallel=parallel)
+    assert len(seen) == (2 if parallel else 1)
+    assert {memory for memory, _snapshot in seen} == {postgresql.SORT_MEMORY}
+    assert len({snapshot for _memory, snapshot in seen}) == 1
+
+
 TRICKY_TEXTS = [
     "مریم «رضایی»، تهران",  # Persian, guillemets, Arabic comma
     'quote" comma, back\\slash',

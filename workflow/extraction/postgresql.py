@@ -32,6 +32,10 @@ from .writers import FORMULA_STARTS, HashedFile
 # was the bottleneck), and a chunk of a few hundred kilobytes is all a lane holds.
 CHUNK_ROWS = 1000
 
+# The memory a sort of the extraction's transaction may take before it spills to temporary files
+# (work_mem, 4 MB by default): the sort of a lane's rows by chunk, ~250 bytes a row.
+SORT_MEMORY = "32MB"
+
 # PostgreSQL type OIDs rendered by the server, by how psycopg hands them to the portable path.
 _INTEGERS = {20, 21, 23}  # int8, int2, int4 -> int
 _BOOL = 16  # -> bool
@@ -46,22 +50,29 @@ RENDERED_TYPES = frozenset(_INTEGERS | _TEXTS | _QUOTELESS | {_BOOL})
 _FORMULA_CODES = ", ".join(str(ord(start)) for start in FORMULA_STARTS)
 
 
-def column_types(conn: StoreConnection, table: Table) -> dict[str, int]:
-    """Column -> type OID, from the catalog once per connection."""
+def column_types(conn: StoreConnection, source: Source, table: Table) -> dict[str, int]:
+    """Column -> type OID, from the catalog once per connection: for every table of the source
+    at the first ask (one round trip, not one per table)."""
     key = ("pg_oids", table.name)
     if key not in conn.schema_cache:
+        names = list(dict.fromkeys([*source.tables, table.name]))
+        found: dict[str, dict[str, int]] = {name: {} for name in names}
         with conn.raw.cursor() as cursor:
             cursor.execute(
-                "SELECT attname, atttypid FROM pg_attribute WHERE attrelid = to_regclass(%s) AND attnum > 0",
-                (conn.dialect.quote(table.name),),
+                "SELECT t.name, a.attname, a.atttypid FROM unnest(%s::text[], %s::text[]) AS t(name, quoted) "
+                "JOIN pg_attribute a ON a.attrelid = to_regclass(t.quoted) AND a.attnum > 0",
+                (names, [conn.dialect.quote(name) for name in names]),
             )
-            conn.schema_cache[key] = {name: int(oid) for name, oid in cursor.fetchall()}
+            for name, column, oid in cursor.fetchall():
+                found[name][column] = int(oid)
+        for name, oids in found.items():
+            conn.schema_cache[("pg_oids", name)] = oids
     return conn.schema_cache[key]
 
 
-def renders(conn: StoreConnection, table: Table, category: str) -> bool:
+def renders(conn: StoreConnection, source: Source, table: Table, category: str) -> bool:
     """Whether the server can render this table's rows of ``category`` byte for byte."""
-    oids = column_types(conn, table)
+    oids = column_types(conn, source, table)
     return oids.get(table.primary_key) in _INTEGERS and all(
         oids.get(column) in RENDERED_TYPES for column in table.columns_of(category)
     )
@@ -142,7 +153,7 @@ def chunk_queries(
     """One ``COPY`` per lane: rows (chunk number, rows, JSON Lines bytes, CSV bytes)."""
     q = conn.dialect.quote
     columns = table.columns_of(category)
-    oids = column_types(conn, table)
+    oids = column_types(conn, source, table)
     # The lane's rows, each value selected once (row_value) under a positional name, in a
     # subquery that OFFSET 0 keeps from being merged into the aggregates: merged, a day or an
     # instant would be rendered twice, once per file.
