@@ -349,9 +349,10 @@ def test_postgresql_copy_and_cursor_paths_write_the_same_bytes(pg_store, tmp_pat
 @pytest.mark.parametrize("parallel", [True, False], ids=["two lanes", "one lane"])
 def test_postgresql_lanes_read_one_snapshot_and_sort_in_memory(pg_store, tmp_path, monkeypatch, parallel):
     """Every lane's transaction sees the same snapshot and may sort SORT_MEMORY of rows before
-    it spills to temporary files."""
+    it spills to temporary files; a table of a few hundred rows takes one lane only."""
     seen = []
-    streamed = postgresql.stream_postgresql
+    lanes = {}
+    streamed, queries = postgresql.stream_postgresql, postgresql.chunk_queries
 
     def recording(conns, *args, **kwargs):
         for conn in conns:
@@ -360,11 +361,17 @@ def test_postgresql_lanes_read_one_snapshot_and_sort_in_memory(pg_store, tmp_pat
                 seen.append(cursor.fetchone())
         return streamed(conns, *args, **kwargs)
 
+    def counting(conn, source, table, *args, **kwargs):
+        lanes[table.name] = kwargs["lanes"]
+        return queries(conn, source, table, *args, **kwargs)
+
     monkeypatch.setattr("workflow.extraction.stream_postgresql", recording)
-    extract(pg_store, tmp_path / "out", ["network_activity"], parallel=parallel)
-    assert len(seen) == (2 if parallel else 1)
+    monkeypatch.setattr(postgresql, "chunk_queries", counting)
+    extract(pg_store, tmp_path / "out", ["network_activity", "review"], parallel=parallel)
     assert {memory for memory, _snapshot in seen} == {postgresql.SORT_MEMORY}
     assert len({snapshot for _memory, snapshot in seen}) == 1
+    # 20,000 access-log rows (megabytes of heap) on both lanes; reviews and their edits on one.
+    assert lanes == {"access_log": 2 if parallel else 1, "reviews": 1, "review_edits": 1}
 
 
 TRICKY_TEXTS = [
@@ -426,6 +433,8 @@ def test_postgresql_renders_tricky_values_byte_for_byte_as_the_python_path(pg_st
         # Keys that cross chunks and lanes (the second lane holds odd runs of 1,000 keys),
         # negative ones too.
         conn.execute("UPDATE tricky SET id = CASE WHEN id % 3 = 0 THEN -id * 997 ELSE id * 997 END")
+    # A table this small is rendered on one lane unless told otherwise: here, on two.
+    monkeypatch.setattr(postgresql, "SINGLE_LANE_BYTES", -1)
     datamap = pg_store.datamap
     source = datamap.sources["store"]
     tricky = Table(

@@ -36,6 +36,10 @@ CHUNK_ROWS = 1000
 # (work_mem, 4 MB by default): the sort of a lane's rows by chunk, ~250 bytes a row.
 SORT_MEMORY = "32MB"
 
+# A table whose heap is at most this big (16 pages) is rendered on one lane: it holds a few
+# hundred rows at most, for all customers together.
+SINGLE_LANE_BYTES = 128 * 1024
+
 # PostgreSQL type OIDs rendered by the server, by how psycopg hands them to the portable path.
 _INTEGERS = {20, 21, 23}  # int8, int2, int4 -> int
 _BOOL = 16  # -> bool
@@ -50,24 +54,41 @@ RENDERED_TYPES = frozenset(_INTEGERS | _TEXTS | _QUOTELESS | {_BOOL})
 _FORMULA_CODES = ", ".join(str(ord(start)) for start in FORMULA_STARTS)
 
 
-def column_types(conn: StoreConnection, source: Source, table: Table) -> dict[str, int]:
-    """Column -> type OID, from the catalog once per connection: for every table of the source
-    at the first ask (one round trip, not one per table)."""
-    key = ("pg_oids", table.name)
+def _catalog(conn: StoreConnection, source: Source, table: Table) -> tuple[dict[str, int], int | None]:
+    """The table's column -> type OID and its heap's size in bytes (None for a view or a
+    partitioned table, whose rows are elsewhere), from the catalog once per connection: for every
+    table of the source at the first ask (one round trip, not one per table)."""
+    key = ("pg_catalog", table.name)
     if key not in conn.schema_cache:
         names = list(dict.fromkeys([*source.tables, table.name]))
-        found: dict[str, dict[str, int]] = {name: {} for name in names}
+        types: dict[str, dict[str, int]] = {name: {} for name in names}
+        sizes: dict[str, int | None] = {}
         with conn.raw.cursor() as cursor:
             cursor.execute(
-                "SELECT t.name, a.attname, a.atttypid FROM unnest(%s::text[], %s::text[]) AS t(name, quoted) "
-                "JOIN pg_attribute a ON a.attrelid = to_regclass(t.quoted) AND a.attnum > 0",
+                "SELECT t.name, CASE WHEN c.relkind IN ('r', 'm') THEN pg_relation_size(c.oid) END, "
+                "a.attname, a.atttypid FROM unnest(%s::text[], %s::text[]) AS t(name, quoted) "
+                "JOIN pg_class c ON c.oid = to_regclass(t.quoted) "
+                "JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0",
                 (names, [conn.dialect.quote(name) for name in names]),
             )
-            for name, column, oid in cursor.fetchall():
-                found[name][column] = int(oid)
-        for name, oids in found.items():
-            conn.schema_cache[("pg_oids", name)] = oids
+            for name, size, column, oid in cursor.fetchall():
+                types[name][column] = int(oid)
+                sizes[name] = size
+        for name in names:
+            conn.schema_cache[("pg_catalog", name)] = (types[name], sizes.get(name))
     return conn.schema_cache[key]
+
+
+def column_types(conn: StoreConnection, source: Source, table: Table) -> dict[str, int]:
+    """Column -> type OID."""
+    return _catalog(conn, source, table)[0]
+
+
+def lanes_for(conn: StoreConnection, source: Source, table: Table, available: int) -> int:
+    """How many lanes render the table: one for a table whose whole heap holds a few hundred
+    rows (a run or two of keys), where a second query would cost more than its half saves."""
+    size = _catalog(conn, source, table)[1]
+    return 1 if size is not None and size <= SINGLE_LANE_BYTES else available
 
 
 def renders(conn: StoreConnection, source: Source, table: Table, category: str) -> bool:
@@ -230,6 +251,7 @@ def stream_postgresql(
 ) -> int:
     """Both files of one table rendered by the server, on every connection of ``conns`` (one
     snapshot) at once; returns the rows written."""
+    conns = conns[: lanes_for(conns[0], source, table, len(conns))]
     queries = chunk_queries(
         conns[0],
         source,
