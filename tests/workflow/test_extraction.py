@@ -374,6 +374,30 @@ def test_postgresql_lanes_read_one_snapshot_and_sort_in_memory(pg_store, tmp_pat
     assert lanes == {"access_log": 2 if parallel else 1, "reviews": 1, "review_edits": 1}
 
 
+def test_binary_copy_chunks_are_read_from_their_messages_and_anything_else_is_refused():
+    import struct
+
+    header = b"PGCOPY\n\xff\r\n\x00" + struct.pack("!ii", 0, 2) + b"xy"  # two bytes of extension
+
+    def chunk(run, rows, *texts):
+        fields = b"".join(struct.pack("!i", len(t)) + t for t in texts)
+        return struct.pack("!hiqiq", 2 + len(texts), 8, run, 8, rows) + fields
+
+    messages = [header + chunk(0, 2, b'{"a":1}\n{"a":2}', b"1\n2"), chunk(3, 1, b"{}", b""), b"\xff\xff"]
+    assert [(run, rows, bytes(j), bytes(c)) for run, rows, j, c in postgresql._binary_chunks(messages)] == [
+        (0, 2, b'{"a":1}\n{"a":2}', b"1\n2"),
+        (3, 1, b"{}", b""),
+    ]
+    for broken in (
+        [header + chunk(0, 1, b"{}")],  # a field short
+        [header + chunk(0, 1, b"{}", b"x")[:-3]],  # cut short
+        [header + chunk(0, 1, b"{}", b"x") + b"more"],  # two rows in one message
+        [b"COPY" + header[4:] + chunk(0, 1, b"{}", b"x")],  # not the binary signature
+    ):
+        with pytest.raises(ValueError):
+            list(postgresql._binary_chunks(broken))
+
+
 TRICKY_TEXTS = [
     "مریم «رضایی»، تهران",  # Persian, guillemets, Arabic comma
     'quote" comma, back\\slash',
