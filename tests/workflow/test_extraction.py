@@ -398,6 +398,48 @@ def test_binary_copy_chunks_are_read_from_their_messages_and_anything_else_is_re
             list(postgresql._binary_chunks(broken))
 
 
+@pytest.mark.postgres
+def test_a_postgresql_source_that_is_down_raises_a_clear_error_and_leaves_nothing(pg_store, tmp_path):
+    source = pg_store.datamap.sources["store"]
+    down = dataclasses.replace(source, database_url="postgres://postgres@127.0.0.1:1/gone")
+    datamap = dataclasses.replace(pg_store.datamap, sources={"store": down})
+    with pytest.raises(SourceUnavailable, match=r"“store”.*cannot be reached"):
+        extract_scope(
+            [ScopeRequest(HEAVY, ["identity"], *WHOLE_HISTORY)], out_dir=tmp_path / "out", datamap=datamap
+        )
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("failing", ["lane", "first"])
+def test_when_one_of_the_two_connections_fails_the_other_is_closed(pg_store, tmp_path, monkeypatch, failing):
+    """The two connections of a source open at the same time (the second lane's first): the one
+    that fails is raised, and the one that opened is closed all the same."""
+    import contextlib
+
+    from workflow import extraction
+
+    opened, calls = [], []
+
+    @contextlib.contextmanager
+    def connecting(url, **kwargs):
+        calls.append(url)
+        role = "lane" if len(calls) == 1 else "first"
+        if role == failing:
+            raise SourceUnavailable(f"{role} refused")
+        with extraction_connect(url, **kwargs) as conn:
+            opened.append(conn)
+            yield conn
+
+    extraction_connect = extraction.connect
+    monkeypatch.setattr(extraction, "connect", connecting)
+    with pytest.raises(SourceUnavailable, match=f"{failing} refused"):
+        extract(pg_store, tmp_path / "out", ["identity"])
+    assert len(calls) == 2 and len(opened) == 1
+    assert opened[0].raw.closed
+    assert not (tmp_path / "out").exists()
+
+
 TRICKY_TEXTS = [
     "مریم «رضایی»، تهران",  # Persian, guillemets, Arabic comma
     'quote" comma, back\\slash',

@@ -16,16 +16,25 @@ import re
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import ExitStack
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from workflow.choices import NEEDS_JUSTIFICATION, NEVER_DISCLOSED, DataCategory
 from workflow.datamap import DataMap, Source, configured_datamap
-from workflow.datamap.connect import POSTGRESQL, SQLITE, SourceUnavailable, StoreConnection, connect
+from workflow.datamap.connect import (
+    POSTGRESQL,
+    SQLITE,
+    SourceUnavailable,
+    StoreConnection,
+    connect,
+    dialect_of,
+)
 from workflow.datamap.sql import rows_query
 from workflow.errors import DomainError, InvalidInput
 
@@ -230,6 +239,38 @@ def _prepare_out_dir(out_dir: Path) -> Path:
     return Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.partial-", dir=out_dir.parent))
 
 
+def _open_source(
+    stack: ExitStack, source: Source, *, with_lane: bool
+) -> tuple[StoreConnection, StoreConnection | None]:
+    """The source's connection and, with ``with_lane``, its second lane's, opened at the same
+    time (each waits for a server process to start), both closed with ``stack``. When both fail,
+    the first one's error is raised."""
+
+    def connecting() -> AbstractContextManager[StoreConnection]:
+        return connect(source.database_url, source_name=source.name, display_url=source.display_url)
+
+    if not with_lane:
+        return stack.enter_context(connecting()), None
+    lane = connecting()
+    language = translation.get_language()
+
+    def open_lane() -> StoreConnection:
+        with translation.override(language):  # its error in the caller's language too
+            return lane.__enter__()
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="extraction-lane") as pool:
+        opening = pool.submit(open_lane)
+        try:
+            conn = stack.enter_context(connecting())
+        except BaseException:
+            if opening.exception() is None:  # the lane is open: it is closed with the rest
+                stack.push(lane.__exit__)
+            raise
+        lane_conn = opening.result()
+    stack.push(lane.__exit__)
+    return conn, lane_conn
+
+
 def extract_scope(
     requests: Sequence[ScopeRequest],
     *,
@@ -262,18 +303,11 @@ def extract_scope(
             for request in requests:
                 source, _pk = datamap.customer(request.customer_key)
                 if source.name not in connections:
-                    conn = stack.enter_context(
-                        connect(source.database_url, source_name=source.name, display_url=source.display_url)
-                    )
-                    lane_conn = None
-                    if use_copy and parallel and conn.dialect is POSTGRESQL:
-                        # Half the chunks are rendered by a second server process on the same
-                        # snapshot, while the first renders the other half (the other core).
-                        lane_conn = stack.enter_context(
-                            connect(
-                                source.database_url, source_name=source.name, display_url=source.display_url
-                            )
-                        )
+                    # Half the chunks of a big table are rendered by a second server process on
+                    # the same snapshot, while the first renders the other half (the other core).
+                    with_lane = use_copy and parallel and dialect_of(source.database_url) is POSTGRESQL
+                    conn, lane_conn = _open_source(stack, source, with_lane=with_lane)
+                    if lane_conn is not None:
                         lanes[source.name] = lane_conn
                     _begin_snapshot(conn, share_with=lane_conn)
                     connections[source.name] = conn
