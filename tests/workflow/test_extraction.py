@@ -345,6 +345,101 @@ def test_postgresql_copy_and_cursor_paths_write_the_same_bytes(pg_store, tmp_pat
     assert by_cursor.stats.peak_rows_held <= 100
 
 
+@pytest.mark.postgres
+@pytest.mark.parametrize("parallel", [True, False], ids=["two lanes", "one lane"])
+def test_postgresql_lanes_read_one_snapshot_and_sort_in_memory(pg_store, tmp_path, monkeypatch, parallel):
+    """Every lane's transaction sees the same snapshot and may sort SORT_MEMORY of rows before
+    it spills to temporary files; a table of a few hundred rows takes one lane only."""
+    seen = []
+    lanes = {}
+    streamed, queries = postgresql.stream_postgresql, postgresql.chunk_queries
+
+    def recording(conns, *args, **kwargs):
+        for conn in conns:
+            with conn.raw.cursor() as cursor:
+                cursor.execute("SELECT current_setting('work_mem'), txid_current_snapshot()::text")
+                seen.append(cursor.fetchone())
+        return streamed(conns, *args, **kwargs)
+
+    def counting(conn, source, table, *args, **kwargs):
+        lanes[table.name] = kwargs["lanes"]
+        return queries(conn, source, table, *args, **kwargs)
+
+    monkeypatch.setattr("workflow.extraction.stream_postgresql", recording)
+    monkeypatch.setattr(postgresql, "chunk_queries", counting)
+    extract(pg_store, tmp_path / "out", ["network_activity", "review"], parallel=parallel)
+    assert {memory for memory, _snapshot in seen} == {postgresql.SORT_MEMORY}
+    assert len({snapshot for _memory, snapshot in seen}) == 1
+    # 20,000 access-log rows (megabytes of heap) on both lanes; reviews and their edits on one.
+    assert lanes == {"access_log": 2 if parallel else 1, "reviews": 1, "review_edits": 1}
+
+
+def test_binary_copy_chunks_are_read_from_their_messages_and_anything_else_is_refused():
+    import struct
+
+    header = b"PGCOPY\n\xff\r\n\x00" + struct.pack("!ii", 0, 2) + b"xy"  # two bytes of extension
+
+    def chunk(run, rows, *texts):
+        fields = b"".join(struct.pack("!i", len(t)) + t for t in texts)
+        return struct.pack("!hiqiq", 2 + len(texts), 8, run, 8, rows) + fields
+
+    messages = [header + chunk(0, 2, b'{"a":1}\n{"a":2}', b"1\n2"), chunk(3, 1, b"{}", b""), b"\xff\xff"]
+    assert [(run, rows, bytes(j), bytes(c)) for run, rows, j, c in postgresql._binary_chunks(messages)] == [
+        (0, 2, b'{"a":1}\n{"a":2}', b"1\n2"),
+        (3, 1, b"{}", b""),
+    ]
+    for broken in (
+        [header + chunk(0, 1, b"{}")],  # a field short
+        [header + chunk(0, 1, b"{}", b"x")[:-3]],  # cut short
+        [header + chunk(0, 1, b"{}", b"x") + b"more"],  # two rows in one message
+        [b"COPY" + header[4:] + chunk(0, 1, b"{}", b"x")],  # not the binary signature
+    ):
+        with pytest.raises(ValueError):
+            list(postgresql._binary_chunks(broken))
+
+
+@pytest.mark.postgres
+def test_a_postgresql_source_that_is_down_raises_a_clear_error_and_leaves_nothing(pg_store, tmp_path):
+    source = pg_store.datamap.sources["store"]
+    down = dataclasses.replace(source, database_url="postgres://postgres@127.0.0.1:1/gone")
+    datamap = dataclasses.replace(pg_store.datamap, sources={"store": down})
+    with pytest.raises(SourceUnavailable, match=r"“store”.*cannot be reached"):
+        extract_scope(
+            [ScopeRequest(HEAVY, ["identity"], *WHOLE_HISTORY)], out_dir=tmp_path / "out", datamap=datamap
+        )
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("failing", ["lane", "first"])
+def test_when_one_of_the_two_connections_fails_the_other_is_closed(pg_store, tmp_path, monkeypatch, failing):
+    """The two connections of a source open at the same time (the second lane's first): the one
+    that fails is raised, and the one that opened is closed all the same."""
+    import contextlib
+
+    from workflow import extraction
+
+    opened, calls = [], []
+
+    @contextlib.contextmanager
+    def connecting(url, **kwargs):
+        calls.append(url)
+        role = "lane" if len(calls) == 1 else "first"
+        if role == failing:
+            raise SourceUnavailable(f"{role} refused")
+        with extraction_connect(url, **kwargs) as conn:
+            opened.append(conn)
+            yield conn
+
+    extraction_connect = extraction.connect
+    monkeypatch.setattr(extraction, "connect", connecting)
+    with pytest.raises(SourceUnavailable, match=f"{failing} refused"):
+        extract(pg_store, tmp_path / "out", ["identity"])
+    assert len(calls) == 2 and len(opened) == 1
+    assert opened[0].raw.closed
+    assert not (tmp_path / "out").exists()
+
+
 TRICKY_TEXTS = [
     "مریم «رضایی»، تهران",  # Persian, guillemets, Arabic comma
     'quote" comma, back\\slash',
@@ -404,6 +499,8 @@ def test_postgresql_renders_tricky_values_byte_for_byte_as_the_python_path(pg_st
         # Keys that cross chunks and lanes (the second lane holds odd runs of 1,000 keys),
         # negative ones too.
         conn.execute("UPDATE tricky SET id = CASE WHEN id % 3 = 0 THEN -id * 997 ELSE id * 997 END")
+    # A table this small is rendered on one lane unless told otherwise: here, on two.
+    monkeypatch.setattr(postgresql, "SINGLE_LANE_BYTES", -1)
     datamap = pg_store.datamap
     source = datamap.sources["store"]
     tricky = Table(

@@ -69,13 +69,13 @@ def rows_query(
     date_from: dt.date | None = None,
     date_to: dt.date | None = None,
     select: list[str] | None = None,
-    chunk_rows: int | None = None,
-    lane: tuple[int, int] | None = None,
+    runs: tuple[int, int, int] | None = None,
 ) -> Query:
     """``SELECT`` the given columns of ``table`` for one customer, in primary-key order. ``select``
-    replaces the column list with ready-made expressions (PostgreSQL's JSON/CSV paths);
-    ``chunk_rows`` groups by runs of integer keys (the expressions must then aggregate), and
-    ``lane=(index, lanes)`` keeps every ``lanes``-th run of them, from the ``index``-th."""
+    replaces the column list with ready-made expressions (PostgreSQL's renderer);
+    ``runs=(run_rows, index, lanes)`` keeps only the rows of every ``lanes``-th run of
+    ``run_rows`` integer keys, from the ``index``-th, in no particular order (the renderer
+    groups them by run and orders them itself)."""
     q = dialect.quote
     frm, customer_column, dated = from_clause(source, table, dialect)
     expressions = select if select is not None else [f"t0.{q(c)}" for c in columns]
@@ -86,15 +86,13 @@ def rows_query(
         start, end = day_bounds(dialect, date_from, date_to)
         sql += f" AND {dated} >= {dialect.placeholder} AND {dated} < {dialect.placeholder}"
         params += [start, end]
-    if chunk_rows:
-        # Aggregating selects: one result row per run of ``chunk_rows`` keys, in key order.
-        chunk = f"t0.{q(table.primary_key)} / {int(chunk_rows)}"
-        if lane is not None and lane[1] > 1:
-            index, lanes = int(lane[0]), int(lane[1])
+    if runs is None:
+        sql += f" ORDER BY t0.{q(table.primary_key)}"
+    else:
+        run_rows, index, lanes = (int(n) for n in runs)
+        if lanes > 1:
             # Run numbers may be negative (mod is then in (-lanes, 0]): run r goes to the lane
             # r mod lanes taken into [0, lanes), with one modulus a row.
-            sql += f" AND mod({chunk}, {lanes}) IN ({index}, {index - lanes})"
-        sql += f" GROUP BY {chunk} ORDER BY {chunk}"
-    else:
-        sql += f" ORDER BY t0.{q(table.primary_key)}"
+            run = f"t0.{q(table.primary_key)} / {run_rows}"
+            sql += f" AND mod({run}, {lanes}) IN ({index}, {index - lanes})"
     return Query(sql, tuple(params))

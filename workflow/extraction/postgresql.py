@@ -12,11 +12,13 @@ neutralises formula cells). A table with a column of another type (numeric, floa
 arrays, bytea…) or without an integer key is left to the portable path, on the same snapshot.
 
 With two connections on one snapshot, the chunks are dealt alternately to two server processes
-(the other core) and merged back in key order as they arrive: one chunk per lane is held.
+(the other core) and merged back in key order as they arrive: one chunk per lane is held. A table
+of a few hundred rows (``SINGLE_LANE_BYTES``) takes one lane: a second query would cost more.
 """
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack
 from typing import Any
@@ -32,6 +34,14 @@ from .writers import FORMULA_STARTS, HashedFile
 # was the bottleneck), and a chunk of a few hundred kilobytes is all a lane holds.
 CHUNK_ROWS = 1000
 
+# The memory a sort of the extraction's transaction may take before it spills to temporary files
+# (work_mem, 4 MB by default): the sort of a lane's rows by chunk, ~250 bytes a row.
+SORT_MEMORY = "32MB"
+
+# A table whose heap is at most this big (16 pages) is rendered on one lane: it holds a few
+# hundred rows at most, for all customers together.
+SINGLE_LANE_BYTES = 128 * 1024
+
 # PostgreSQL type OIDs rendered by the server, by how psycopg hands them to the portable path.
 _INTEGERS = {20, 21, 23}  # int8, int2, int4 -> int
 _BOOL = 16  # -> bool
@@ -46,22 +56,46 @@ RENDERED_TYPES = frozenset(_INTEGERS | _TEXTS | _QUOTELESS | {_BOOL})
 _FORMULA_CODES = ", ".join(str(ord(start)) for start in FORMULA_STARTS)
 
 
-def column_types(conn: StoreConnection, table: Table) -> dict[str, int]:
-    """Column -> type OID, from the catalog once per connection."""
-    key = ("pg_oids", table.name)
+def _catalog(conn: StoreConnection, source: Source, table: Table) -> tuple[dict[str, int], int | None]:
+    """The table's column -> type OID and its heap's size in bytes (None for a view or a
+    partitioned table, whose rows are elsewhere), from the catalog once per connection: for every
+    table of the source at the first ask (one round trip, not one per table)."""
+    key = ("pg_catalog", table.name)
     if key not in conn.schema_cache:
+        names = list(dict.fromkeys([*source.tables, table.name]))
+        types: dict[str, dict[str, int]] = {name: {} for name in names}
+        sizes: dict[str, int | None] = {}
         with conn.raw.cursor() as cursor:
             cursor.execute(
-                "SELECT attname, atttypid FROM pg_attribute WHERE attrelid = to_regclass(%s) AND attnum > 0",
-                (conn.dialect.quote(table.name),),
+                "SELECT t.name, CASE WHEN c.relkind IN ('r', 'm') THEN pg_relation_size(c.oid) END, "
+                "a.attname, a.atttypid FROM unnest(%s::text[], %s::text[]) AS t(name, quoted) "
+                "JOIN pg_class c ON c.oid = to_regclass(t.quoted) "
+                "JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0",
+                (names, [conn.dialect.quote(name) for name in names]),
             )
-            conn.schema_cache[key] = {name: int(oid) for name, oid in cursor.fetchall()}
+            for name, size, column, oid in cursor.fetchall():
+                types[name][column] = int(oid)
+                sizes[name] = size
+        for name in names:
+            conn.schema_cache[("pg_catalog", name)] = (types[name], sizes.get(name))
     return conn.schema_cache[key]
 
 
-def renders(conn: StoreConnection, table: Table, category: str) -> bool:
+def column_types(conn: StoreConnection, source: Source, table: Table) -> dict[str, int]:
+    """Column -> type OID."""
+    return _catalog(conn, source, table)[0]
+
+
+def lanes_for(conn: StoreConnection, source: Source, table: Table, available: int) -> int:
+    """How many lanes render the table: one for a table whose whole heap holds a few hundred
+    rows (a run or two of keys), where a second query would cost more than its half saves."""
+    size = _catalog(conn, source, table)[1]
+    return 1 if size is not None and size <= SINGLE_LANE_BYTES else available
+
+
+def renders(conn: StoreConnection, source: Source, table: Table, category: str) -> bool:
     """Whether the server can render this table's rows of ``category`` byte for byte."""
-    oids = column_types(conn, table)
+    oids = column_types(conn, source, table)
     return oids.get(table.primary_key) in _INTEGERS and all(
         oids.get(column) in RENDERED_TYPES for column in table.columns_of(category)
     )
@@ -80,32 +114,45 @@ def _name(text: str) -> str:
     return text
 
 
+def row_value(expression: str, oid: int) -> str:
+    """What the row subquery selects for a column: a day, an instant or a UUID already as its
+    JSON string, which is also its CSV field (it holds no quote), so that it is rendered once
+    for both files; anything else as it is."""
+    if oid in _QUOTELESS:
+        # ISO 8601 (XSD style) in the session's time zone, the offset as Python prints it
+        # ("+03:30", seconds when a zone has them), a fraction without trailing zeros.
+        return f"to_json({expression})::text"
+    return expression
+
+
 def json_value(expression: str, oid: int) -> str:
-    """The JSON text of one value as ``encode_json`` writes it (``json_safe`` for the rest)."""
+    """The JSON text of one value (``row_value`` of its column) as ``encode_json`` writes it
+    (``json_safe`` for the rest)."""
     if oid in _INTEGERS or oid == _BOOL:
         rendered = f"{expression}::text"  # 42, -7, true, false
-    elif oid in _TEXTS or oid in _QUOTELESS:
+    elif oid in _TEXTS:
         # to_json escapes exactly what Python's encoder escapes with ensure_ascii=False:
-        # " \\ \b \f \n \r \t, other control characters as \u00xx (lower-case hex). Days and
-        # instants are ISO 8601 (XSD style) in the session's time zone, the offset as Python
-        # prints it ("+03:30", seconds when a zone has them), a fraction without trailing zeros.
+        # " \\ \b \f \n \r \t, other control characters as \u00xx (lower-case hex).
         rendered = f"to_json({expression})::text"
+    elif oid in _QUOTELESS:
+        rendered = expression
     else:
         raise ValueError(f"type {oid} is rendered by the portable path")
     return f"COALESCE({rendered}, 'null')"
 
 
 def csv_cell(expression: str, oid: int) -> str:
-    """One CSV field as ``CsvOut`` writes it, with the comma before it: NULL empty, numbers
-    bare, booleans True/False, anything else in double quotes. A day, an instant or a UUID holds
-    no quote, so its JSON string is its field; a text is neutralised and its quotes doubled (its
-    comma goes inside the COALESCE: one concatenation less per text and row)."""
+    """One CSV field (of ``row_value`` of its column) as ``CsvOut`` writes it, with the comma
+    before it: NULL empty, numbers bare, booleans True/False, anything else in double quotes. A
+    day, an instant or a UUID holds no quote, so its JSON string is its field; a text is
+    neutralised and its quotes doubled (its comma goes inside the COALESCE: one concatenation
+    less per text and row)."""
     if oid in _INTEGERS:
         return f"',' || COALESCE({expression}::text, '')"
     if oid == _BOOL:
         return f"CASE WHEN {expression} THEN ',True' WHEN NOT {expression} THEN ',False' ELSE ',' END"
     if oid in _QUOTELESS:
-        return f"',' || COALESCE(to_json({expression})::text, '')"
+        return f"',' || COALESCE({expression}, '')"
     if oid not in _TEXTS:
         raise ValueError(f"type {oid} is rendered by the portable path")
     neutralised = (
@@ -129,15 +176,22 @@ def chunk_queries(
     """One ``COPY`` per lane: rows (chunk number, rows, JSON Lines bytes, CSV bytes)."""
     q = conn.dialect.quote
     columns = table.columns_of(category)
-    oids = column_types(conn, table)
+    oids = column_types(conn, source, table)
+    # The lane's rows, each value selected once (row_value) under a positional name, in a
+    # subquery that OFFSET 0 keeps from being merged into the aggregates: merged, a day or an
+    # instant would be rendered twice, once per file.
+    row = [f"t0.{q(table.primary_key)} AS k"]
+    row += [
+        f"{row_value(f't0.{q(column)}', oids[column])} AS c{index}" for index, column in enumerate(columns)
+    ]
+    alias = {column: f"s.c{index}" for index, column in enumerate(columns)}
     json_parts = ['\'{"_table":"' + _name(table.name) + "\"'"]
     for column in columns:
-        json_parts += [f"',\"{_name(column)}\":'", json_value(f"t0.{q(column)}", oids[column])]
+        json_parts += [f"',\"{_name(column)}\":'", json_value(alias[column], oids[column])]
     json_parts.append("'}'")
     csv_parts = ["'\"" + _name(table.name) + "\"'"]
     for name in header[1:]:
-        csv_parts.append(csv_cell(f"t0.{q(name)}", oids[name]) if name in columns else "','")
-    pk = f"t0.{q(table.primary_key)}"
+        csv_parts.append(csv_cell(alias[name], oids[name]) if name in columns else "','")
     json_line = " || ".join(json_parts)
     csv_line = " || ".join(csv_parts)
     # The lines of a chunk, without the newline after the last (Python writes it). In binary
@@ -145,19 +199,22 @@ def chunk_queries(
     # sent: read as bytea, a chunk is its UTF-8 bytes, not decoded and encoded again. Another
     # client encoding gets the UTF-8 bytes from convert_to (a copy and a scan more per chunk).
     utf8 = sends_utf8(conn)
-    select = [
-        f"({pk} / {CHUNK_ROWS})::int8",
-        "count(*)",
-        *(
-            f"string_agg({line}, E'\\n' ORDER BY {pk})"
-            if utf8
-            else f"convert_to(string_agg({line}, E'\\n' ORDER BY {pk}), 'UTF8')"
-            for line in (json_line, csv_line)
-        ),
-    ]
+    chunk = f"s.k / {CHUNK_ROWS}"
+    select = ", ".join(
+        [
+            f"({chunk})::int8",
+            "count(*)",
+            *(
+                f"string_agg({line}, E'\\n' ORDER BY s.k)"
+                if utf8
+                else f"convert_to(string_agg({line}, E'\\n' ORDER BY s.k), 'UTF8')"
+                for line in (json_line, csv_line)
+            ),
+        ]
+    )
     queries = []
     for lane in range(lanes):
-        query = rows_query(
+        rows = rows_query(
             source,
             table,
             columns,
@@ -165,19 +222,75 @@ def chunk_queries(
             customer_pk=customer_pk,
             date_from=date_from,
             date_to=date_to,
-            select=select,
-            chunk_rows=CHUNK_ROWS,
-            lane=(lane, lanes),
+            select=row,
+            runs=(CHUNK_ROWS, lane, lanes),
         )
-        queries.append((f"COPY ({query.sql}) TO STDOUT (FORMAT binary)", query.params))
+        sql = f"SELECT {select} FROM ({rows.sql} OFFSET 0) s GROUP BY {chunk} ORDER BY {chunk}"  # noqa: S608
+        queries.append((f"COPY ({sql}) TO STDOUT (FORMAT binary)", rows.params))
     return queries
 
 
-def _chunks(stack: ExitStack, conn: StoreConnection, sql: str, params: tuple[Any, ...]) -> Iterator[Any]:
+# A binary COPY: its signature and header, then per row the field count and each field's length
+# before its bytes (-1 for NULL), and -1 as the field count after the last row.
+_SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
+_HEADER = struct.Struct("!11sii")  # signature, flags, length of the header extension
+_CHUNK = struct.Struct("!hiqiq")  # 4 fields: run (int8), rows (int8), then the two bytea
+_INT16 = struct.Struct("!h")
+_INT32 = struct.Struct("!i")
+
+
+def _chunks(
+    stack: ExitStack, conn: StoreConnection, sql: str, params: tuple[Any, ...]
+) -> Iterator[tuple[int, int, memoryview, memoryview]]:
     cursor = stack.enter_context(conn.raw.cursor())
     copy = stack.enter_context(cursor.copy(sql, params))
-    copy.set_types(["int8", "int8", "bytea", "bytea"])
-    return iter(copy.rows())
+    return _binary_chunks(copy)
+
+
+def _binary_chunks(copy: Any) -> Iterator[tuple[int, int, memoryview, memoryview]]:
+    """The rows (run, rows, JSON Lines bytes, CSV bytes) of the binary COPY, read from its
+    messages as they come: one row a message, the header before the first, as PostgreSQL sends
+    them (psycopg's own parser takes the same). The two texts are views of the message, hashed
+    and written without being copied once more (psycopg's bytea loader would: 47 MB per
+    100,000 access-log rows)."""
+    header = True
+    for message in copy:
+        view = memoryview(message)
+        try:
+            at = _header_size(view) if header else 0
+            header = False
+            chunk = _chunk(view, at)
+        except struct.error as err:
+            raise ValueError("a message of the COPY is cut short") from err
+        if chunk is not None:  # None: the trailer, and the copy ends with the next read
+            yield chunk
+
+
+def _header_size(view: memoryview) -> int:
+    signature, _flags, extension = _HEADER.unpack_from(view)
+    if signature != _SIGNATURE:
+        raise ValueError("not a binary COPY")
+    return int(_HEADER.size + extension)
+
+
+def _chunk(view: memoryview, at: int) -> tuple[int, int, memoryview, memoryview] | None:
+    if _INT16.unpack_from(view, at)[0] == -1:
+        return None
+    fields, run_size, run, count_size, count = _CHUNK.unpack_from(view, at)
+    if (fields, run_size, count_size) != (4, 8, 8):
+        raise ValueError("a chunk of the COPY is not (int8, int8, bytea, bytea)")
+    at += _CHUNK.size
+    texts = []
+    for _text in range(2):
+        (size,) = _INT32.unpack_from(view, at)
+        if size < 0:
+            raise ValueError("a chunk of the COPY has no lines")  # never: a chunk has a row
+        at += _INT32.size
+        texts.append(view[at : at + size])
+        at += size
+    if at != len(view):
+        raise ValueError("a message of the COPY holds more than one chunk")
+    return int(run), int(count), texts[0], texts[1]
 
 
 def stream_postgresql(
@@ -196,6 +309,7 @@ def stream_postgresql(
 ) -> int:
     """Both files of one table rendered by the server, on every connection of ``conns`` (one
     snapshot) at once; returns the rows written."""
+    conns = conns[: lanes_for(conns[0], source, table, len(conns))]
     queries = chunk_queries(
         conns[0],
         source,
@@ -213,7 +327,7 @@ def stream_postgresql(
             _chunks(stack, conn, sql, params) for conn, (sql, params) in zip(conns, queries, strict=True)
         ]
         # Merged back in key order: each lane's runs come in order, and runs never repeat.
-        heads: dict[int, Any] = {}
+        heads: dict[int, tuple[int, int, memoryview, memoryview]] = {}
         for index, lane in enumerate(lanes):
             head = next(lane, None)
             if head is not None:
