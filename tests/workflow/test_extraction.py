@@ -460,9 +460,22 @@ TRICKY_TEXTS = [
 
 
 @pytest.mark.postgres
-def test_postgresql_renders_tricky_values_byte_for_byte_as_the_python_path(pg_store, tmp_path, monkeypatch):
+@pytest.mark.parametrize("runs_of", ["keys", "rows"])
+def test_postgresql_renders_tricky_values_byte_for_byte_as_the_python_path(
+    pg_store, tmp_path, monkeypatch, runs_of
+):
     """Every type the server renders, with NULLs, fractions of seconds, other zones' offsets,
-    negative numbers and text that needs escaping, quoting or neutralising."""
+    negative numbers and text that needs escaping, quoting or neutralising; in chunks that are
+    runs of keys and in chunks that are runs of rows by position."""
+    monkeypatch.setattr(postgresql, "MIN_KEY_FILL", 0.0 if runs_of == "keys" else 2.0)
+    chosen = []
+    spread = postgresql.keys_spread
+
+    def choosing(*args, **kwargs):
+        chosen.append(spread(*args, **kwargs))
+        return chosen[-1]
+
+    monkeypatch.setattr(postgresql, "keys_spread", choosing)
     url = pg_store.database_url.replace("postgres://", "postgresql://", 1)
     with psycopg.connect(url) as conn:
         conn.execute(
@@ -586,9 +599,38 @@ def test_postgresql_renders_tricky_values_byte_for_byte_as_the_python_path(pg_st
         ]
         assert '\'=HYPERLINK("http://x")' in {r["label"] for r in rows}
         assert not any(cell and cell[0] in "=+-@\t\r" for r in rows for k, cell in r.items() if k == "label")
+        assert set(chosen) == {runs_of == "rows"}
     finally:
         with psycopg.connect(url) as conn:
             conn.execute("DROP TABLE tricky")
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("parallel", [True, False], ids=["two lanes", "one lane"])
+def test_keys_spread_through_a_shared_table_are_chunked_by_rows_not_by_key_runs(
+    pg_store, tmp_path, monkeypatch, parallel
+):
+    """A customer's rows among everyone's, keys in order of arrival: runs of 1,000 keys would
+    hold a row or two each (a chunk's overhead per row). Their chunks hold CHUNK_ROWS rows by
+    position instead, and the files are byte for byte the portable path's."""
+    url = pg_store.database_url.replace("postgres://", "postgresql://", 1)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("UPDATE access_log SET id = -id")  # two steps: the key stays unique throughout
+        conn.execute("UPDATE access_log SET id = -id * 1000")
+    runs = []
+    chunks = postgresql._binary_chunks
+
+    def counted(copy):
+        for chunk in chunks(copy):
+            runs.append(chunk[1])
+            yield chunk
+
+    monkeypatch.setattr(postgresql, "_binary_chunks", counted)
+    by_copy = extract(pg_store, tmp_path / "copy", ["network_activity"], parallel=parallel)
+    by_cursor = extract(pg_store, tmp_path / "cursor", ["network_activity"], use_copy=False)
+    assert by_copy.rows_for(HEAVY, "network_activity") == 20_000
+    assert [(f.relpath, f.sha256) for f in by_copy.files] == [(f.relpath, f.sha256) for f in by_cursor.files]
+    assert runs == [CHUNK_ROWS] * (20_000 // CHUNK_ROWS)  # by key runs: 20,000 chunks of one row
 
 
 @pytest.mark.postgres

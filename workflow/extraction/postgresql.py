@@ -14,6 +14,13 @@ arrays, bytea…) or without an integer key is left to the portable path, on the
 With two connections on one snapshot, the chunks are dealt alternately to two server processes
 (the other core) and merged back in key order as they arrive: one chunk per lane is held. A table
 of a few hundred rows (``SINGLE_LANE_BYTES``) takes one lane: a second query would cost more.
+
+A chunk is a run of ``CHUNK_ROWS`` keys while the customer's keys are dense enough, as a heavy
+customer's are in a table of their own rows; where they are spread thinly through a table of
+everyone's rows (an access log, keys in order of arrival), runs of keys would hold a row or two
+each and every row would cost a chunk's overhead, so the chunks are then runs of ``CHUNK_ROWS``
+rows by position in key order (``row_number()``), at the cost of one sort of the rows more
+(``keys_spread``).
 """
 
 from __future__ import annotations
@@ -41,6 +48,10 @@ SORT_MEMORY = "32MB"
 # A table whose heap is at most this big (16 pages) is rendered on one lane: it holds a few
 # hundred rows at most, for all customers together.
 SINGLE_LANE_BYTES = 128 * 1024
+
+# Runs of keys are used while at least this share of the keys between the customer's first and
+# last are theirs (chunks of 100 rows or more on average); below it, runs of rows by position.
+MIN_KEY_FILL = 0.1
 
 # PostgreSQL type OIDs rendered by the server, by how psycopg hands them to the portable path.
 _INTEGERS = {20, 21, 23}  # int8, int2, int4 -> int
@@ -86,11 +97,42 @@ def column_types(conn: StoreConnection, source: Source, table: Table) -> dict[st
     return _catalog(conn, source, table)[0]
 
 
-def lanes_for(conn: StoreConnection, source: Source, table: Table, available: int) -> int:
-    """How many lanes render the table: one for a table whose whole heap holds a few hundred
-    rows (a run or two of keys), where a second query would cost more than its half saves."""
+def _small(conn: StoreConnection, source: Source, table: Table) -> bool:
+    """Whether the table's whole heap holds a few hundred rows at most."""
     size = _catalog(conn, source, table)[1]
-    return 1 if size is not None and size <= SINGLE_LANE_BYTES else available
+    return size is not None and size <= SINGLE_LANE_BYTES
+
+
+def lanes_for(conn: StoreConnection, source: Source, table: Table, available: int) -> int:
+    """How many lanes render the table: one for a small table (a run or two of keys), where a
+    second query would cost more than its half saves."""
+    return 1 if _small(conn, source, table) else available
+
+
+def keys_spread(
+    conn: StoreConnection, source: Source, table: Table, *, customer_pk: str, date_from: Any, date_to: Any
+) -> bool:
+    """Whether the customer's rows in the scope hold fewer than ``MIN_KEY_FILL`` of the keys
+    between their first and last (one aggregate over the rows the extraction reads; a small
+    table is never asked: its runs are few whatever its keys)."""
+    if _small(conn, source, table):
+        return False
+    pk = f"t0.{conn.dialect.quote(table.primary_key)}"
+    query = rows_query(
+        source,
+        table,
+        [],
+        conn.dialect,
+        customer_pk=customer_pk,
+        date_from=date_from,
+        date_to=date_to,
+        select=["count(*)", f"min({pk})", f"max({pk})"],
+        runs=(CHUNK_ROWS, 0, 1),  # no lane, no order: the rows as a whole
+    )
+    with conn.raw.cursor() as cursor:
+        cursor.execute(query.sql, query.params)
+        count, low, high = cursor.fetchone()
+    return bool(count) and count < MIN_KEY_FILL * (high - low + 1)
 
 
 def renders(conn: StoreConnection, source: Source, table: Table, category: str) -> bool:
@@ -177,12 +219,18 @@ def chunk_queries(
     q = conn.dialect.quote
     columns = table.columns_of(category)
     oids = column_types(conn, source, table)
+    pk = f"t0.{q(table.primary_key)}"
+    scope = {"customer_pk": customer_pk, "date_from": date_from, "date_to": date_to}
+    by_position = keys_spread(conn, source, table, **scope)
     # The lane's rows, each value selected once (row_value) under a positional name, in a
     # subquery that OFFSET 0 keeps from being merged into the aggregates: merged, a day or an
-    # instant would be rendered twice, once per file.
-    row = [f"t0.{q(table.primary_key)} AS k"]
+    # instant would be rendered twice, once per file. By position, the rows are numbered first
+    # (every lane numbers them alike: one snapshot, unique keys) and a lane keeps its runs.
+    source_of = "r.v{index}" if by_position else "t0.{column}"
+    row = ["r.k, r.n" if by_position else f"{pk} AS k"]
     row += [
-        f"{row_value(f't0.{q(column)}', oids[column])} AS c{index}" for index, column in enumerate(columns)
+        f"{row_value(source_of.format(index=index, column=q(column)), oids[column])} AS c{index}"
+        for index, column in enumerate(columns)
     ]
     alias = {column: f"s.c{index}" for index, column in enumerate(columns)}
     json_parts = ['\'{"_table":"' + _name(table.name) + "\"'"]
@@ -199,7 +247,7 @@ def chunk_queries(
     # sent: read as bytea, a chunk is its UTF-8 bytes, not decoded and encoded again. Another
     # client encoding gets the UTF-8 bytes from convert_to (a copy and a scan more per chunk).
     utf8 = sends_utf8(conn)
-    chunk = f"s.k / {CHUNK_ROWS}"
+    chunk = "s.n" if by_position else f"s.k / {CHUNK_ROWS}"
     select = ", ".join(
         [
             f"({chunk})::int8",
@@ -212,21 +260,39 @@ def chunk_queries(
             ),
         ]
     )
-    queries = []
-    for lane in range(lanes):
-        rows = rows_query(
+    if by_position:
+        numbered = rows_query(
             source,
             table,
             columns,
             conn.dialect,
-            customer_pk=customer_pk,
-            date_from=date_from,
-            date_to=date_to,
-            select=row,
-            runs=(CHUNK_ROWS, lane, lanes),
+            **scope,
+            select=[
+                f"{pk} AS k",
+                f"(row_number() OVER (ORDER BY {pk}) - 1) / {CHUNK_ROWS} AS n",
+                *(f"t0.{q(column)} AS v{index}" for index, column in enumerate(columns)),
+            ],
+            runs=(CHUNK_ROWS, 0, 1),
         )
-        sql = f"SELECT {select} FROM ({rows.sql} OFFSET 0) s GROUP BY {chunk} ORDER BY {chunk}"  # noqa: S608
-        queries.append((f"COPY ({sql}) TO STDOUT (FORMAT binary)", rows.params))
+        lane_rows = [
+            (
+                f"SELECT {', '.join(row)} FROM ({numbered.sql}) r"  # noqa: S608 (schema-checked names)
+                + (f" WHERE mod(r.n, {lanes}) = {lane}" if lanes > 1 else ""),
+                numbered.params,
+            )
+            for lane in range(lanes)
+        ]
+    else:
+        lane_rows = []
+        for lane in range(lanes):
+            rows = rows_query(
+                source, table, columns, conn.dialect, **scope, select=row, runs=(CHUNK_ROWS, lane, lanes)
+            )
+            lane_rows.append((rows.sql, rows.params))
+    queries = []
+    for rows_sql, params in lane_rows:
+        sql = f"SELECT {select} FROM ({rows_sql} OFFSET 0) s GROUP BY {chunk} ORDER BY {chunk}"  # noqa: S608
+        queries.append((f"COPY ({sql}) TO STDOUT (FORMAT binary)", params))
     return queries
 
 
