@@ -11,7 +11,8 @@
 
 Uses a dedicated database (``BENCH_AUDIT_DB``, default ``bench_audit``; created and dropped here) on
 BENCH_PG_URL (default postgres://postgres@127.0.0.1:5432). ``BENCH_EVENTS`` changes the 1,000,000;
-``BENCH_ONLY=appends`` (or ``verify``) runs one part.
+``BENCH_ONLY=appends`` (or ``verify``) runs one part; ``BENCH_ONLY=costs`` (not run by default)
+splits one writer's cost per event into client CPU, server CPU and WAL, for both kinds.
 
     .venv/bin/python bench/audit.py
 """
@@ -63,17 +64,13 @@ def setup_database() -> None:
 # --- 1. appends --------------------------------------------------------------------------------
 
 
-def _writer(
-    kind: str, writer: int, count: int, ready: "mp.synchronize.Barrier", out: "mp.Queue[float]"
-) -> None:
+def _write(kind: str, stream: str, count: int) -> None:
+    """``count`` appends to ``stream`` (or plain INSERTs of a similar row), each in its own
+    transaction as in production."""
     from django.db import connection, transaction
 
     from workflow.audit import record
 
-    stream = f"disclosureorder:BENCH-{kind}-{writer}-{os.getpid()}"
-    connection.ensure_connection()
-    ready.wait()
-    started = time.perf_counter()
     if kind == "audit":
         for i in range(count):
             with transaction.atomic():
@@ -101,6 +98,18 @@ def _writer(
                             hashlib.sha256(f"{nonce}{i}".encode()).hexdigest(),
                         ],
                     )
+
+
+def _writer(
+    kind: str, writer: int, count: int, ready: "mp.synchronize.Barrier", out: "mp.Queue[float]"
+) -> None:
+    from django.db import connection
+
+    stream = f"disclosureorder:BENCH-{kind}-{writer}-{os.getpid()}"
+    connection.ensure_connection()
+    ready.wait()
+    started = time.perf_counter()
+    _write(kind, stream, count)
     out.put(time.perf_counter() - started)
     connection.close()
 
@@ -138,6 +147,53 @@ def bench_appends() -> None:
         print(
             f"{writers} writer(s): audit append {audit:9,.0f} events/s   plain INSERT {plain:9,.0f} rows/s   "
             f"ratio {audit / plain:6.1%}" + ("   (target >= 50%)" if writers == 8 else "")
+        )
+
+
+def _backend_cpu(pid: int) -> float | None:
+    """The server backend's CPU seconds (user + system), when it runs on this machine."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def bench_costs(count: int = 3000) -> None:
+    """Where an append's cost goes, beside a plain INSERT's (``BENCH_ONLY=costs``): per event, the
+    writer's CPU, its server backend's CPU (read from /proc: a local server only) and the WAL
+    written (the whole cluster's: other databases' writes count too). One writer, best of three."""
+    from django.db import connection
+
+    print(f"\n== cost per event (1 writer, {count:,} events, best of 3)")
+    connection.ensure_connection()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        (pid,) = cursor.fetchone()
+
+    def wal() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_current_wal_insert_lsn() - '0/0'::pg_lsn")
+            return int(cursor.fetchone()[0])
+
+    for kind in ("plain", "audit"):
+        _write(kind, f"disclosureorder:COSTS-{kind}-warm", 100)
+        best: tuple[float, float, float] | None = None
+        for round_ in range(3):
+            server, client, lsn = _backend_cpu(pid), time.process_time(), wal()
+            _write(kind, f"disclosureorder:COSTS-{kind}-{round_}", count)
+            client, lsn = time.process_time() - client, wal() - lsn
+            time.sleep(0.05)  # the backend's counters lag a tick
+            after = _backend_cpu(pid)
+            used = (client, (after - server) if server is not None and after is not None else -1.0, lsn)
+            if best is None or used[0] + max(used[1], 0) < best[0] + max(best[1], 0):
+                best = used
+        assert best is not None
+        server_us = f"{best[1] / count * 1e6:6.0f} µs" if best[1] >= 0 else "   n/a   "
+        print(
+            f"{kind:>5}: client CPU {best[0] / count * 1e6:6.0f} µs   server CPU {server_us}"
+            f"   WAL {best[2] / count:6.0f} B"
         )
 
 
@@ -323,6 +379,8 @@ def main() -> None:
     try:
         if "appends" in only:
             bench_appends()
+        if "costs" in only:
+            bench_costs()
         if "verify" in only:
             hashing = bench_verify()
             bench_checkpoints(hashing)

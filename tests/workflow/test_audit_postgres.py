@@ -203,7 +203,11 @@ def test_the_database_append_hashes_exactly_the_python_canonical_bytes(data: dic
     assert stored.hash == python_hash
     assert stored.data_json == canonical_data(data)
     assert AuditEvent.objects.get(pk=first.pk).prev_hash == GENESIS_HASH
-    assert AuditStreamHead.objects.filter(stream=stream).values_list("seq", "hash").get() == (2, event.hash)
+    assert AuditStreamHead.objects.filter(stream=stream).values_list("seq", "hash", "prev_hash").get() == (
+        2,
+        event.hash,
+        first.hash,
+    )
     assert verify_chains().intact
 
 
@@ -238,6 +242,36 @@ def test_the_append_function_migration_is_reversible() -> None:
         call_command("migrate", "workflow", verbosity=0)
     assert installed()
     record_history({"system": 1})
+    assert verify_chains().intact
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_one_update_append_migration_is_reversible_and_the_chain_goes_on_across_it() -> None:
+    def body() -> str:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT prosrc FROM pg_proc WHERE proname = 'workflow_audit_append'")
+            return cursor.fetchone()[0]
+
+    def head_keeps_links() -> bool:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM information_schema.columns"
+                " WHERE table_name = 'workflow_auditstreamhead' AND column_name = 'prev_hash'"
+            )
+            return cursor.fetchone()[0] == 1
+
+    assert "FOR UPDATE" not in body() and head_keeps_links()
+    call_command("migrate", "workflow", "0007", verbosity=0)
+    try:
+        assert "FOR UPDATE" in body() and not head_keeps_links()
+        record_history({"system": 2})  # migration 0007's function, called as record calls it
+    finally:
+        call_command("migrate", "workflow", verbosity=0)
+    assert "FOR UPDATE" not in body()
+    third = record("test.after", actor=None, stream="system")
+    assert (third.seq, third.prev_hash) == (3, AuditEvent.objects.get(stream="system", seq=2).hash)
+    head = AuditStreamHead.objects.get(stream="system")
+    assert (head.seq, head.prev_hash) == (3, third.prev_hash)
     assert verify_chains().intact
 
 

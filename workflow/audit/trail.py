@@ -4,8 +4,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import connection, models, transaction
-from django.utils import timezone
+from django.db import DEFAULT_DB_ALIAS, connections, models, transaction
 
 from workflow import freshness
 from workflow.models import AuditEvent, AuditStreamHead
@@ -21,15 +20,17 @@ _EVENTS = AuditEvent._meta.db_table
 _HEADS = AuditStreamHead._meta.db_table
 _READ_HEAD = f"SELECT seq, hash FROM {_HEADS} WHERE stream = %s"  # noqa: S608
 _NEW_HEAD = (
-    f"INSERT INTO {_HEADS} (stream, seq, hash, updated_at, checkpointed_seq) VALUES (%s, 0, %s, %s, 0) "  # noqa: S608
-    "ON CONFLICT (stream) DO NOTHING"
+    f"INSERT INTO {_HEADS} (stream, seq, hash, prev_hash, updated_at, checkpointed_seq) "  # noqa: S608
+    "VALUES (%s, 0, %s, '', %s, 0) ON CONFLICT (stream) DO NOTHING"
 )
 _INSERT_EVENT = (
     f"INSERT INTO {_EVENTS} (stream, seq, occurred_at, actor, actor_role, action, object_ref, data_json, "  # noqa: S608
     "prev_hash, hash) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
 )
-_MOVE_HEAD = f"UPDATE {_HEADS} SET seq = %s, hash = %s, updated_at = %s WHERE stream = %s"  # noqa: S608
-# PostgreSQL: the whole append in one round trip (migration 0007).
+_MOVE_HEAD = f"UPDATE {_HEADS} SET seq = %s, hash = %s, prev_hash = %s, updated_at = %s WHERE stream = %s"  # noqa: S608
+# Every column of an event, in the order from_db takes them (record returns the row it appended).
+_FIELDS = [f.attname for f in AuditEvent._meta.concrete_fields]
+# PostgreSQL: the whole append in one round trip (migration 0007; one statement on the head since 0008).
 _APPEND_PG = "SELECT * FROM workflow_audit_append(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
 
 
@@ -82,61 +83,91 @@ def record(
     Called inside the service's transaction: the stream head is locked, the event chained to
     it and inserted, the head moved — all committed, or rolled back, with the change itself.
     On PostgreSQL that is one call of the database function ``workflow_audit_append``; on SQLite
-    the same steps are run from here.
+    the same steps are run from here. Called outside any transaction, the append is one of its own.
     """
+    conn = connections[DEFAULT_DB_ALIAS]
+    if not conn.in_atomic_block:
+        with transaction.atomic():
+            return record(action, actor=actor, stream=stream, obj=obj, data=data, occurred_at=occurred_at)
     who = actor_of(actor)
     if stream is None:
         stream = SYSTEM_STREAM if obj is None or isinstance(obj, str) else stream_for(obj)
     data_json = canonical_data(data or {})
-    moment = occurred_at or timezone.now()
-    fields = {
-        "stream": stream,
-        "occurred_at": format_time(moment),
-        "actor": who.ref,
-        "actor_role": who.role,
-        "action": action,
-        "object_ref": object_ref(obj),
-        "data_json": data_json,
-    }
-    row: list[Any] = [stream, moment, who.ref, who.role, action, fields["object_ref"], data_json]
-    # No savepoint: a failed append must fail the caller's whole transaction, not be skipped.
-    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # One round trip: the database locks the head and fills the two chain fields into
-            # the event's canonical text, encoded here (see canonical.event_layout).
-            cursor.execute(_APPEND_PG, [*row, *event_parts(**fields)])
-            pk, seq, head_hash, digest = cursor.fetchone()
-        else:
-            # SQLite has no FOR UPDATE: its IMMEDIATE transactions already serialise writers.
-            cursor.execute(_READ_HEAD, [stream])
-            head = cursor.fetchone()
-            if head is None:  # a new stream's head, created by whichever append comes first
-                cursor.execute(_NEW_HEAD, [stream, GENESIS_HASH, moment])
-                cursor.execute(_READ_HEAD, [stream])
-                head = cursor.fetchone()
-            seq, head_hash = head[0] + 1, head[1]
-            digest = event_hash(**fields, seq=seq, prev_hash=head_hash)
-            cursor.execute(_INSERT_EVENT, [stream, seq, *row[1:], head_hash, digest])
-            pk = cursor.lastrowid
-            cursor.execute(_MOVE_HEAD, [seq, digest, moment, stream])
-    event = AuditEvent(
-        pk=pk,
+    moment = occurred_at or dt.datetime.now(dt.UTC)
+    when = format_time(moment)
+    ref = object_ref(obj)
+    try:
+        with conn.cursor() as cursor:
+            if conn.vendor == "postgresql":
+                # One round trip: the database locks the head and fills the two chain fields into
+                # the event's canonical text, encoded here (see canonical.event_layout).
+                parts = event_parts(
+                    stream=stream,
+                    occurred_at=when,
+                    actor=who.ref,
+                    actor_role=who.role,
+                    action=action,
+                    object_ref=ref,
+                    data_json=data_json,
+                )
+                row: list[Any] = [stream, moment, who.ref, who.role, action, ref, data_json, *parts]
+                cursor.execute(_APPEND_PG, row)
+                pk, seq, head_hash, digest = cursor.fetchone()
+            else:
+                pk, seq, head_hash, digest = _append_portably(
+                    cursor, stream, moment, when, who, action, ref, data_json
+                )
+        # Pages cached under this stream's data (and the dashboard's, under everything) are stale
+        # from the moment this transaction commits.
+        freshness.renew_on_commit((stream, freshness.ALL))
+    except BaseException:
+        # No savepoint: a failed append fails the caller's whole transaction, not just itself
+        # (what a nested atomic(savepoint=False) does), even when the caller catches the error.
+        conn.needs_rollback = True
+        raise
+    # The row as the database holds it (from_db: not to be inserted again).
+    return AuditEvent.from_db(
+        conn.alias,
+        _FIELDS,
+        (pk, stream, seq, moment, who.ref, who.role, action, ref, data_json, head_hash, digest),
+    )
+
+
+def _append_portably(
+    cursor: Any,
+    stream: str,
+    moment: dt.datetime,
+    when: str,
+    who: Actor,
+    action: str,
+    ref: str,
+    data_json: str,
+) -> tuple[int, int, str, str]:
+    """The append as the database function does it, step by step (SQLite): SQLite has no FOR
+    UPDATE, but its IMMEDIATE transactions already serialise writers."""
+    cursor.execute(_READ_HEAD, [stream])
+    head = cursor.fetchone()
+    if head is None:  # a new stream's head, created by whichever append comes first
+        cursor.execute(_NEW_HEAD, [stream, GENESIS_HASH, moment])
+        cursor.execute(_READ_HEAD, [stream])
+        head = cursor.fetchone()
+    seq, head_hash = head[0] + 1, head[1]
+    digest = event_hash(
         stream=stream,
-        seq=seq,
-        occurred_at=moment,
+        occurred_at=when,
         actor=who.ref,
         actor_role=who.role,
         action=action,
-        object_ref=fields["object_ref"],
+        object_ref=ref,
         data_json=data_json,
+        seq=seq,
         prev_hash=head_hash,
-        hash=digest,
     )
-    event._state.adding = False
-    # Pages cached under this stream's data (and the dashboard's, under everything) are stale
-    # from the moment this transaction commits.
-    freshness.renew_on_commit((stream, freshness.ALL))
-    return event
+    row = [stream, seq, moment, who.ref, who.role, action, ref, data_json, head_hash, digest]
+    cursor.execute(_INSERT_EVENT, row)
+    pk = cursor.lastrowid
+    cursor.execute(_MOVE_HEAD, [seq, digest, head_hash, moment, stream])
+    return pk, seq, head_hash, digest
 
 
 def record_refusal(

@@ -55,6 +55,10 @@ class AuditStreamHead(models.Model):
     stream = models.CharField(max_length=80, primary_key=True)
     seq = models.PositiveBigIntegerField(default=0)
     hash = models.CharField(max_length=64)
+    # The last event's own prev_hash (empty before the first event, and on heads older than
+    # migration 0008 until their next event): an append moves the head with one UPDATE that keeps
+    # the hash it replaces here and returns it as the new event's link (workflow_audit_append).
+    prev_hash = models.CharField(max_length=64, blank=True, default="", db_default="")
     updated_at = models.DateTimeField(auto_now=True)
     # How far the signed checkpoints reach: the next checkpoint takes events after this seq.
     checkpointed_seq = models.PositiveBigIntegerField(default=0)
