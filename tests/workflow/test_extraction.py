@@ -634,6 +634,24 @@ def test_keys_spread_through_a_shared_table_are_chunked_by_rows_not_by_key_runs(
 
 
 @pytest.mark.postgres
+def test_how_spread_a_scopes_keys_are_is_asked_once_per_table(pg_store, tmp_path, monkeypatch):
+    """The customers table holds identity and contact columns: two files, one question."""
+    monkeypatch.setattr(postgresql, "SINGLE_LANE_BYTES", -1)  # asked of big tables only
+    asked = []
+    build = postgresql.rows_query
+
+    def recording(source, table, *args, **kwargs):
+        if kwargs.get("select", [""])[0] == "count(*)":
+            asked.append(table.name)
+        return build(source, table, *args, **kwargs)
+
+    monkeypatch.setattr(postgresql, "rows_query", recording)
+    manifest = extract(pg_store, tmp_path / "out", ["identity", "contact"])
+    assert manifest.rows_for(HEAVY, "identity") == manifest.rows_for(HEAVY, "contact") == 1
+    assert asked == ["customers"]
+
+
+@pytest.mark.postgres
 def test_matching_works_against_postgresql_too(pg_store):
     from workflow.matching import MatchStatus, match_identifiers
 

@@ -250,7 +250,8 @@ def _walk_in_child(
 ) -> None:
     """One range of streams, read in the parent's snapshot (its id comes through ``snapshots``;
     none comes if the parent failed before it could export one)."""
-    connections.close_all()  # nothing was open at the fork; this only forgets the parent's state
+    # Nothing was open at the fork (closing an inherited connection here would end the parent's
+    # session on the shared socket): this child's own opens with its first query.
     try:
         try:
             snapshot = snapshots.recv()

@@ -66,7 +66,8 @@ def sqlite_path(url: str) -> str:
 class StoreConnection:
     dialect: Dialect
     raw: Any  # the DB-API connection
-    # Facts about the schema learnt on this connection (column types), reused while it is open.
+    # Facts learnt on this connection (column types, how spread a scope's keys are), reused while
+    # it is open: one extraction, on one snapshot.
     schema_cache: dict[Any, Any] = field(default_factory=dict)
 
     def cursor(self) -> Any:

@@ -53,6 +53,9 @@ SINGLE_LANE_BYTES = 128 * 1024
 # last are theirs (chunks of 100 rows or more on average); below it, runs of rows by position.
 MIN_KEY_FILL = 0.1
 
+# ``rows_query``'s runs for "every row, in no particular order": one lane takes every run.
+_EVERY_ROW = (CHUNK_ROWS, 0, 1)
+
 # PostgreSQL type OIDs rendered by the server, by how psycopg hands them to the portable path.
 _INTEGERS = {20, 21, 23}  # int8, int2, int4 -> int
 _BOOL = 16  # -> bool
@@ -117,6 +120,11 @@ def keys_spread(
     table is never asked: its runs are few whatever its keys)."""
     if _small(conn, source, table):
         return False
+    # Asked once per table and scope (a table may hold columns of several categories): the
+    # answer holds for the whole extraction, which reads one snapshot.
+    key = ("keys_spread", table.name, customer_pk, date_from, date_to)
+    if key in conn.schema_cache:
+        return bool(conn.schema_cache[key])
     pk = f"t0.{conn.dialect.quote(table.primary_key)}"
     query = rows_query(
         source,
@@ -127,12 +135,13 @@ def keys_spread(
         date_from=date_from,
         date_to=date_to,
         select=["count(*)", f"min({pk})", f"max({pk})"],
-        runs=(CHUNK_ROWS, 0, 1),  # no lane, no order: the rows as a whole
+        runs=_EVERY_ROW,
     )
     with conn.raw.cursor() as cursor:
         cursor.execute(query.sql, query.params)
         count, low, high = cursor.fetchone()
-    return bool(count) and count < MIN_KEY_FILL * (high - low + 1)
+    spread = conn.schema_cache[key] = bool(count) and count < MIN_KEY_FILL * (high - low + 1)
+    return spread
 
 
 def renders(conn: StoreConnection, source: Source, table: Table, category: str) -> bool:
@@ -272,7 +281,7 @@ def chunk_queries(
                 f"(row_number() OVER (ORDER BY {pk}) - 1) / {CHUNK_ROWS} AS n",
                 *(f"t0.{q(column)} AS v{index}" for index, column in enumerate(columns)),
             ],
-            runs=(CHUNK_ROWS, 0, 1),
+            runs=_EVERY_ROW,
         )
         lane_rows = [
             (
