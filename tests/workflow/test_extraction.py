@@ -460,13 +460,15 @@ TRICKY_TEXTS = [
 
 
 @pytest.mark.postgres
+@pytest.mark.parametrize("aggregates", ["presorted", "ordered"])
 @pytest.mark.parametrize("runs_of", ["keys", "rows"])
 def test_postgresql_renders_tricky_values_byte_for_byte_as_the_python_path(
-    pg_store, tmp_path, monkeypatch, runs_of
+    pg_store, tmp_path, monkeypatch, runs_of, aggregates
 ):
     """Every type the server renders, with NULLs, fractions of seconds, other zones' offsets,
     negative numbers and text that needs escaping, quoting or neutralising; in chunks that are
-    runs of keys and in chunks that are runs of rows by position."""
+    runs of keys and in chunks that are runs of rows by position; joined as the presorted rows
+    arrive and by the aggregates' own ORDER BY (the plan check said no)."""
     monkeypatch.setattr(postgresql, "MIN_KEY_FILL", 0.0 if runs_of == "keys" else 2.0)
     chosen = []
     spread = postgresql.keys_spread
@@ -476,6 +478,14 @@ def test_postgresql_renders_tricky_values_byte_for_byte_as_the_python_path(
         return chosen[-1]
 
     monkeypatch.setattr(postgresql, "keys_spread", choosing)
+    planned = []
+    checked = postgresql._joins_in_sorted_order
+
+    def checking(*args, **kwargs):
+        planned.append(checked(*args, **kwargs) if aggregates == "presorted" else False)
+        return planned[-1]
+
+    monkeypatch.setattr(postgresql, "_joins_in_sorted_order", checking)
     url = pg_store.database_url.replace("postgres://", "postgresql://", 1)
     with psycopg.connect(url) as conn:
         conn.execute(
@@ -600,6 +610,8 @@ def test_postgresql_renders_tricky_values_byte_for_byte_as_the_python_path(
         assert '\'=HYPERLINK("http://x")' in {r["label"] for r in rows}
         assert not any(cell and cell[0] in "=+-@\t\r" for r in rows for k, cell in r.items() if k == "label")
         assert set(chosen) == {runs_of == "rows"}
+        # Every big table's lanes (all are big here) were planned, and took the path asked for.
+        assert planned and set(planned) == {aggregates == "presorted"}
     finally:
         with psycopg.connect(url) as conn:
             conn.execute("DROP TABLE tricky")
@@ -631,6 +643,55 @@ def test_keys_spread_through_a_shared_table_are_chunked_by_rows_not_by_key_runs(
     assert by_copy.rows_for(HEAVY, "network_activity") == 20_000
     assert [(f.relpath, f.sha256) for f in by_copy.files] == [(f.relpath, f.sha256) for f in by_cursor.files]
     assert runs == [CHUNK_ROWS] * (20_000 // CHUNK_ROWS)  # by key runs: 20,000 chunks of one row
+
+
+@pytest.mark.postgres
+def test_presorted_chunks_hold_their_rows_in_key_order_whatever_order_the_table_keeps(
+    pg_store, tmp_path, monkeypatch
+):
+    """A chunk's lines are joined as its rows arrive, sorted once by chunk and key, when the
+    plan says they arrive so: rows stored in the reverse of their keys' order still come out in
+    key order, byte for byte the portable path's, and that path was taken on both lanes."""
+    url = pg_store.database_url.replace("postgres://", "postgresql://", 1)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("UPDATE access_log SET id = -id")  # stored in descending key order now
+    planned = []
+    checked = postgresql._joins_in_sorted_order
+
+    def checking(*args, **kwargs):
+        planned.append(checked(*args, **kwargs))
+        return planned[-1]
+
+    monkeypatch.setattr(postgresql, "_joins_in_sorted_order", checking)
+    by_copy = extract(pg_store, tmp_path / "copy", ["network_activity"])
+    by_cursor = extract(pg_store, tmp_path / "cursor", ["network_activity"], use_copy=False)
+    assert by_copy.rows_for(HEAVY, "network_activity") == 20_000
+    assert [(f.relpath, f.sha256) for f in by_copy.files] == [(f.relpath, f.sha256) for f in by_cursor.files]
+    assert planned == [True, True]
+
+
+@pytest.mark.postgres
+def test_the_plan_check_refuses_plans_that_do_not_feed_the_aggregates_in_key_order(pg_store):
+    """Only a sorted aggregate fed straight from the sort on (chunk, key) passes: not rows in
+    no particular order, not a hashed aggregate, not one sorted by chunk alone."""
+    from workflow.datamap.connect import connect
+
+    source = pg_store.datamap.sources["store"]
+    table = source.tables["access_log"]
+    with connect(source.database_url) as conn:
+        rows = f"SELECT id AS k, id / 1000 AS n, path AS c0 FROM {conn.dialect.quote(table.name)}"
+        lines = ("s.c0", "s.c0")
+
+        def passes(rows_sql: str) -> bool:
+            sql = postgresql._chunks_sql(*lines, rows_sql, True, ordered=False)
+            return postgresql._joins_in_sorted_order(conn, sql, (), table.primary_key)
+
+        assert passes(f"{rows} ORDER BY n, k")
+        assert not passes(rows)
+        assert not passes(f"{rows} ORDER BY n")
+        with conn.raw.cursor() as cursor:
+            cursor.execute("SET enable_sort = off")  # a hashed aggregate, then a sort of its groups
+        assert not passes(rows)
 
 
 @pytest.mark.postgres

@@ -163,7 +163,10 @@ def _begin_snapshot(conn: StoreConnection, *, share_with: StoreConnection | None
                 with session.raw.cursor() as cursor:
                     # A lane's rows are sorted by chunk before they are rendered: in memory, not
                     # through temporary files (the default 4 MB holds ~15,000 access-log rows).
+                    # No parallel workers: the lanes are the extraction's parallelism, and each
+                    # lane's plan is one process (postgresql.py relies on it for its order).
                     cursor.execute(f"SET LOCAL work_mem = '{SORT_MEMORY}'")
+                    cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
     elif conn.dialect is SQLITE:
         conn.raw.execute("BEGIN")
     else:
