@@ -14,8 +14,10 @@ with two CPUs or more, else one. On SQLite the ORM gives the same rows (``_porta
 
 Measured and not kept (README, "what limits"): spelling the canonical text in the query (to_json
 of each name, one concatenation: ~4 µs of server CPU per event, three times the row's), chunks of
-aggregated columns split in Python (more CPU on both sides than rows), and hashing in SQL (the
-database's own sha256 would vouch for the hash it wrote).
+aggregated columns split in Python (more CPU on both sides than rows), hashing in SQL (the
+database's own sha256 would vouch for the hash it wrote), and the time sent raw or as text and
+spelt here (dearer in Python than ``to_char`` is in the server, and the verifier's CPU is the
+scarcer).
 """
 
 import hashlib
