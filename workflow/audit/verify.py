@@ -133,7 +133,8 @@ def _streamed_rows(sql: str, params: list[str]) -> Iterator[list[Row]]:
     libpq reads the socket into its input buffer, as much as the buffer has room for, and the
     buffer only ever grows, to fit a message: a first message of ``_READ_BUFFER`` bytes makes each
     later read take up to that much instead of 16 kB (per million events, ~800 reads instead of
-    ~18,000 reads and as many polls: ~5 % of the verifier's CPU)."""
+    ~18,000 reads and as many polls: ~5 % of the verifier's CPU). The buffer stays with the
+    connection until it closes."""
     from psycopg import pq  # only ever reached on PostgreSQL
     from psycopg.adapt import Transformer
 
