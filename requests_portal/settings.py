@@ -246,9 +246,11 @@ CELERY_BEAT_SCHEDULE["audit-verify"] = {
     "task": "workflow.audit.tasks.verify_trail",
     "schedule": float(os.environ.get("AUDIT_VERIFY_HOURS", "24")) * 3600,
 }
-# verify_audit on PostgreSQL: processes that each verify a range of streams (the database needs
-# cores of its own too: on a 2-core host one process is as fast).
-AUDIT_VERIFY_PROCESSES = int(os.environ.get("AUDIT_VERIFY_PROCESSES", "1"))
+# verify_audit on PostgreSQL: processes that each verify a range of streams. "auto" (the default):
+# two on a host with two or more CPUs once the trail holds 100,000 events, else one (each process
+# keeps a core busy, its server backend much of another; a small trail is done before a fork pays).
+_verify_processes = os.environ.get("AUDIT_VERIFY_PROCESSES", "auto").strip().lower()
+AUDIT_VERIFY_PROCESSES = None if _verify_processes == "auto" else int(_verify_processes)
 
 # --- Signing, encryption at rest, audit witness ---------------------------------------------
 SIGNING_DIR = Path(os.environ.get("SIGNING_DIR", VAR_DIR / "signing"))

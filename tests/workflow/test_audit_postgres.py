@@ -3,6 +3,7 @@ what Python would, and concurrent appends keep one clean chain."""
 
 import threading
 from io import StringIO
+from typing import Any
 
 import pytest
 from django.core.management import call_command
@@ -107,6 +108,36 @@ def test_parallel_verification_splits_the_streams_into_ranges_of_similar_size() 
     assert _split_points(3) == ["disclosureorder:DO-C", "system"]
     assert len(_split_points(10)) == 4  # never more ranges than streams
     assert verify_chains(processes=3).intact
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    ("cpus", "events", "processes"),
+    [(2, 12, 2), (8, 40, 2), (2, 11, 1), (1, 40, 1)],
+)
+def test_by_default_a_long_trail_is_verified_in_two_processes_on_a_host_with_two_cpus(
+    monkeypatch: pytest.MonkeyPatch, settings: Any, cpus: int, events: int, processes: int
+) -> None:
+    """AUDIT_VERIFY_PROCESSES=auto (the default), here with a long trail being 12 events or more:
+    two processes for a long trail, one for a short one or on a single CPU; the same breaks."""
+    from workflow.audit import verify
+
+    monkeypatch.setattr(verify, "_AUTOMATIC_FROM_EVENTS", 12)
+    monkeypatch.setattr(verify, "_usable_cpus", lambda: cpus)
+    settings.AUDIT_VERIFY_PROCESSES = None
+    record_history({"disclosureorder:DO-A": events // 2, "system": events - events // 2})
+    report = verify_chains()
+    assert report.intact, report.breaks
+    assert (report.events, report.processes) == (events, processes)
+    assert verify_chains(processes=1).processes == 1  # a number asked for is what runs
+    with connection.cursor() as cursor:
+        cursor.execute("SET session_replication_role = replica")
+        cursor.execute("UPDATE workflow_auditevent SET action = 'test.innocent' WHERE seq = 4")
+        cursor.execute("SET session_replication_role = origin")
+    broken = verify_chains()
+    assert broken.processes == processes
+    assert [(b.stream, b.seq) for b in broken.breaks] == [("disclosureorder:DO-A", 4), ("system", 4)]
+    assert broken.heads == verify_chains(processes=1).heads
 
 
 @pytest.mark.django_db(transaction=True)

@@ -7,18 +7,22 @@ here, in Python, an independent check of the hash the database's ``sha256()`` co
 
 On PostgreSQL the rows come from one query the server keeps streaming in chunks (libpq's chunked
 rows mode), each chunk turned into tuples by one C call; the walk spells each event with the
-layout of ``canonical.encode_event_json`` written out inline and names remembered. With
-``AUDIT_VERIFY_PROCESSES`` > 1 (or ``verify_audit --processes``) the streams are split into ranges
-verified by that many processes. On SQLite the ORM gives the same rows (``_portable_rows``).
+layout of ``canonical.encode_event_json`` written out inline and names remembered. The streams
+are split into ranges verified by that many processes: ``verify_audit --processes`` or
+``AUDIT_VERIFY_PROCESSES``, by default ("auto") two for a trail of 100,000 events or more on a host
+with two CPUs or more, else one. On SQLite the ORM gives the same rows (``_portable_rows``).
 
 Measured and not kept (README, "what limits"): spelling the canonical text in the query (to_json
 of each name, one concatenation: ~4 µs of server CPU per event, three times the row's), chunks of
-aggregated columns split in Python (more CPU on both sides than rows), and hashing in SQL (the
-database's own sha256 would vouch for the hash it wrote).
+aggregated columns split in Python (more CPU on both sides than rows), hashing in SQL (the
+database's own sha256 would vouch for the hash it wrote), and the time sent raw or as text and
+spelt here (dearer in Python than ``to_char`` is in the server, and the verifier's CPU is the
+scarcer).
 """
 
 import hashlib
 import multiprocessing
+import os
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -28,6 +32,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError, connection, connections, transaction
+from django.db.models import Sum
 
 from workflow.models import AuditEvent, AuditStreamHead
 
@@ -35,7 +40,12 @@ from .canonical import GENESIS_HASH, format_time, json_string_or_null
 
 _BATCH = 20_000
 _STREAM_CHUNK = 2_000  # rows per chunk of the server's stream
+_READ_BUFFER = 1 << 20  # bytes libpq may take from the socket per read (see _streamed_rows)
 _SPELLINGS = 50_000  # names whose JSON spelling a walk remembers, at most
+# "auto" processes: two from this many events, on a host with two CPUs or more (bench/audit.py:
+# two processes verify 1,000,000 events faster than one whenever the CPUs are not all taken)
+_AUTOMATIC_FROM_EVENTS = 100_000
+_AUTOMATIC_PROCESSES = 2
 
 
 @dataclass(frozen=True)
@@ -54,6 +64,7 @@ class Report:
     streams: int = 0
     breaks: list[Break] = field(default_factory=list)
     heads: dict[str, tuple[int, str]] = field(default_factory=dict)
+    processes: int = 1  # how many processes walked the streams
 
     @property
     def intact(self) -> bool:
@@ -117,7 +128,13 @@ def _streamed_rows(sql: str, params: list[str]) -> Iterator[list[Row]]:
     checked (libpq's chunked rows mode), each chunk turned into tuples by psycopg in one C call
     (its Transformer, as its cursors use it): no server-side cursor's round trip per batch, no
     per-row Python step. (libpq older than 17 has no chunked mode: there psycopg's row-by-row
-    stream gives the same rows, slower.)"""
+    stream gives the same rows, slower.)
+
+    libpq reads the socket into its input buffer, as much as the buffer has room for, and the
+    buffer only ever grows, to fit a message: a first message of ``_READ_BUFFER`` bytes makes each
+    later read take up to that much instead of 16 kB (per million events, ~800 reads instead of
+    ~18,000 reads and as many polls: ~5 % of the verifier's CPU). The buffer stays with the
+    connection until it closes."""
     from psycopg import pq  # only ever reached on PostgreSQL
     from psycopg.adapt import Transformer
 
@@ -134,7 +151,9 @@ def _streamed_rows(sql: str, params: list[str]) -> Iterator[list[Row]]:
                 rows.close()  # a walk that stops early cancels the rest of the query
         return
     with raw.cursor() as cursor:
-        cursor.execute("SELECT 1")  # starts the transaction, if one is due, before the raw query
+        # Starts the transaction, if one is due, before the raw query; the value (never loaded
+        # into Python) grows libpq's input buffer.
+        cursor.execute("SELECT pg_catalog.repeat(' ', %s)", [_READ_BUFFER])
         transformer = Transformer(cursor)
     pgconn, encoding = raw.pgconn, raw.info.encoding
     numbered = sql
@@ -302,19 +321,42 @@ def _stored_heads() -> dict[str, int]:
     return dict(AuditStreamHead.objects.values_list("stream", "seq"))
 
 
-def _walk_all(promises: Promises, stop_at_first: bool, processes: int) -> tuple[dict[str, int], _Walk]:
-    """The stored heads and the walk of every stream, all read in one snapshot."""
+def _usable_cpus() -> int:
+    if hasattr(os, "sched_getaffinity"):  # the CPUs this process may run on (Linux)
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def _automatic_processes() -> int:
+    """How many processes "auto" verifies in: ``_AUTOMATIC_PROCESSES`` for a trail of
+    ``_AUTOMATIC_FROM_EVENTS`` events or more (by the stream heads) when this host has as many
+    CPUs, else one. (A verifier keeps a core busy and its server backend half of another: on two
+    CPUs two of each finish sooner than one, and much sooner when the CPUs are free.)"""
+    if _usable_cpus() < _AUTOMATIC_PROCESSES:
+        return 1
+    events = AuditStreamHead.objects.aggregate(events=Sum("seq"))["events"] or 0
+    return _AUTOMATIC_PROCESSES if events >= _AUTOMATIC_FROM_EVENTS else 1
+
+
+def _walk_all(
+    promises: Promises, stop_at_first: bool, processes: int | None
+) -> tuple[dict[str, int], _Walk, int]:
+    """The stored heads, the walk of every stream, all read in one snapshot, and how many
+    processes walked them (``processes``: None for "auto")."""
     parallel = (
-        processes > 1
+        (processes is None or processes > 1)
         and connection.vendor == "postgresql"
         and not stop_at_first
         and not connection.in_atomic_block  # a child needs committed rows and its own connection
         and not multiprocessing.current_process().daemon  # a daemon (a pool's worker) may not fork
     )
-    cuts = _split_points(processes) if parallel else []  # any split will do: read outside the snapshot
+    if parallel and processes is None:
+        processes = _automatic_processes()
+    # Any split will do: read outside the snapshot.
+    cuts = _split_points(processes) if parallel and processes is not None and processes > 1 else []
     if not cuts:
         with _one_snapshot():
-            return _stored_heads(), _walk(promises, stop_at_first=stop_at_first)
+            return _stored_heads(), _walk(promises, stop_at_first=stop_at_first), 1
     bounds = list(zip([None, *cuts], [*cuts, None], strict=True))
     context = multiprocessing.get_context("fork")
     # The children are forked with no connection open (none may be shared across a fork); the
@@ -349,7 +391,7 @@ def _walk_all(promises: Promises, stop_at_first: bool, processes: int) -> tuple[
         walk.events += part.events
         walk.breaks += part.breaks
         walk.last.update(part.last)
-    return heads, walk
+    return heads, walk, len(bounds)
 
 
 def verify_chains(
@@ -364,18 +406,19 @@ def verify_chains(
     hide from the chains alone: a tail cut together with its head row, and a stream (or the
     whole table) replaced by a consistent fake chain — back to the last checkpoint.
 
-    ``processes`` (default ``settings.AUDIT_VERIFY_PROCESSES``, 1): on PostgreSQL, split the
-    streams into that many ranges, each walked by its own forked process over its own
-    connection; not inside a transaction (the children could not see its rows), nor with
-    ``stop_at_first``. The report is the same either way.
+    ``processes`` (default ``settings.AUDIT_VERIFY_PROCESSES``; None is "auto",
+    ``_automatic_processes``): on PostgreSQL, split the streams into that many ranges, each walked
+    by its own forked process over its own connection; not inside a transaction (the children
+    could not see its rows), nor with ``stop_at_first``. The report is the same either way, but
+    for ``Report.processes``.
 
     The heads and every event are read in one snapshot (``_one_snapshot``; the children import
     the parent's), so events appended while it runs are neither verified nor taken for breaks.
     """
     promises = dict(checkpointed or {})
     wanted = settings.AUDIT_VERIFY_PROCESSES if processes is None else processes
-    stored_heads, walk = _walk_all(promises, stop_at_first, max(1, wanted))
-    report = Report(events=walk.events, streams=len(walk.last), breaks=walk.breaks)
+    stored_heads, walk, used = _walk_all(promises, stop_at_first, None if wanted is None else max(1, wanted))
+    report = Report(events=walk.events, streams=len(walk.last), breaks=walk.breaks, processes=used)
     if stop_at_first and walk.breaks:
         return report
     for stream, (last_seq, last_hash) in walk.last.items():

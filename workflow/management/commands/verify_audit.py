@@ -26,7 +26,8 @@ class Command(BaseCommand):
             type=int,
             default=None,
             help="PostgreSQL: verify ranges of streams in this many processes "
-            "(default AUDIT_VERIFY_PROCESSES, 1)",
+            "(default AUDIT_VERIFY_PROCESSES: auto, two for a trail of 100,000 events or more "
+            "on a host with two CPUs or more, else one)",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
