@@ -6,10 +6,10 @@ page (the order page has some fifty). When this loader first loads a template, e
 adjacent text and literal ``{% translate %}`` nodes — in the template and in every block, branch
 and loop inside it — becomes one ``ConstantText`` node, which renders its run once per language
 (and per autoescaping, although the translation of a literal is marked safe, as the literal is)
-and gives that text again afterwards. Nothing that reads the context is touched: variables, filters, tags other than a
-literal translation (``as``, a variable message or context), includes and blocks render as
-before, in the same order, so a page is byte for byte what Django would write
-(``tests/requests_portal/test_template_loader.py``).
+and gives that text again afterwards. Nothing that reads the context is touched: variables,
+filters, tags other than a literal translation (``as``, a variable message or context),
+includes and blocks render as before, in the same order, so a page is byte for byte what Django
+would write (``tests/requests_portal/test_template_loader.py``).
 """
 
 import threading

@@ -2,6 +2,7 @@
 cache read; one render when many ask for the same missing page; the order page's small reads
 compiled once. Each keeps what the page cache promised: never stale, never anyone else's."""
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable
@@ -24,6 +25,7 @@ from requests_portal.officer.order_page import visible_order
 from requests_portal.officer.timeline import timeline
 from tests.factories import make_order, sign_in_staff
 from workflow import freshness
+from workflow.choices import VerificationItem
 from workflow.models import AuditEvent, DisclosureOrder, DisclosureState, OrderIdentifier, ScopeItem
 from workflow.permissions import order_visibility, orders_visible_as, orders_visible_to
 from workflow.services import disclosure as svc
@@ -149,6 +151,69 @@ def test_a_role_changed_outside_the_orm_shows_once_the_gate_reads_it_again(
 
 
 # --- One render -------------------------------------------------------------------------------
+
+
+def cache_calls(client: Client, url: str) -> tuple[Any, list[str]]:
+    """The response to ``url`` and the cache's methods it called, in order (a backend whose
+    ``get_many`` calls its own ``get`` is counted once)."""
+    backend = caches["default"]
+    calls: list[str] = []
+    depth = [0]
+
+    def counting(name: str) -> Any:
+        method = getattr(backend, name)
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            if depth[0] == 0:
+                calls.append(name)
+            depth[0] += 1
+            try:
+                return method(*args, **kwargs)
+            finally:
+                depth[0] -= 1
+
+        return call
+
+    names = ("get", "get_many", "add", "set", "delete", "delete_many", "set_many")
+    with contextlib.ExitStack() as stack:
+        for name in names:
+            stack.enter_context(mock.patch.object(backend, name, counting(name)))
+        response = client.get(url)
+    return response, calls
+
+
+def test_a_render_asks_the_cache_four_times(officer_client: Client, officer: User) -> None:
+    """The batched read, the order's new token (nobody read it since the change), the claim,
+    the store; the claim of a stored page is left to expire, not deleted."""
+    order = make_order(S.VERIFYING, officer=officer)
+    url = reverse("officer:order", args=[order.reference])
+    warm(officer_client, url)
+    freshness.renew([f"disclosureorder:{order.reference}"])
+    response, calls = cache_calls(officer_client, url)
+    assert response["X-Portal-Cache"] == "miss"
+    assert calls == ["get_many", "add", "add", "set"]
+    response, calls = cache_calls(officer_client, url)
+    assert response["X-Portal-Cache"] == "hit" and calls == ["get_many"]
+
+
+def test_a_stored_pages_claim_does_not_hold_up_the_render_after_a_change(
+    officer_client: Client, officer: User
+) -> None:
+    order = make_order(S.VERIFYING, officer=officer)
+    url = reverse("officer:order", args=[order.reference])
+    warm(officer_client, url)  # its claim is still there, left to expire
+    svc.record_check(
+        order,
+        actor=officer,
+        item=VerificationItem.LEGAL_BASIS_CITED,
+        passed=True,
+        note="the next render claims anew",
+        expected_version=order.version,
+    )
+    with mock.patch.object(page_cache.time, "sleep", side_effect=AssertionError("waited for a claim")):
+        response = officer_client.get(url)  # rendered at once, not after waiting
+    assert response["X-Portal-Cache"] == "miss"
+    assert "the next render claims anew" in response.content.decode()
 
 
 def _closing(work: Callable[[], object]) -> Callable[[], None]:
