@@ -49,7 +49,27 @@ _KINDS_KEPT = 64
 def visible_order(user: Any, reference: str) -> DisclosureOrder:
     """``get_object_or_404(orders_visible_to(user), reference=reference)``, asked for this user
     on every call; 404 when the order is not in the orders the user sees."""
-    kind = order_visibility(user)
+    found = visible_order_read(order_visibility(user))(reference)
+    if not found:
+        raise Http404("No disclosure order matches the given query.")
+    if len(found) > 1:
+        raise DisclosureOrder.MultipleObjectsReturned(f"two orders have the reference {reference}")
+    return found[0]
+
+
+def compile_reads() -> None:
+    """Compile every read of the order page now (no connection is opened): for a web process
+    warmed before it serves (``requests_portal.warmup``), so that a worker's first order page
+    does not compile them beside the others' requests."""
+    for read in (_IDENTIFIERS, _CHECKS, _SCOPE, _CONTACTS, _LAST_PACKAGE):
+        read.statement((0,))
+    for read, _values in timeline_reads(DisclosureOrder(reference="")):
+        read.statement(("",))
+    visible_order_read("cases").statement(("",))
+
+
+def visible_order_read(kind: str) -> Compiled:
+    """The gate's read of one order by its reference for readers of this kind."""
     read = _VISIBLE.get(kind)
     if read is None:
         if len(_VISIBLE) >= _KINDS_KEPT:
@@ -57,12 +77,7 @@ def visible_order(user: Any, reference: str) -> DisclosureOrder:
         read = _VISIBLE[kind] = Compiled(
             lambda ref, kind=kind: orders_visible_as(kind).filter(reference=ref)[:2], str
         )
-    found = read(reference)
-    if not found:
-        raise Http404("No disclosure order matches the given query.")
-    if len(found) > 1:
-        raise DisclosureOrder.MultipleObjectsReturned(f"two orders have the reference {reference}")
-    return found[0]
+    return read
 
 
 def _related_reads(order: DisclosureOrder) -> list[tuple[Compiled, tuple[Any, ...]]]:
