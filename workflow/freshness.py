@@ -37,17 +37,22 @@ def key_of(name: str) -> str:
     return PREFIX + hashlib.blake2b(name.encode(), digest_size=16).hexdigest()
 
 
-def tokens(names: Iterable[str]) -> dict[str, str]:
-    """The current token of each name (a name without one is given one now)."""
+def tokens(names: Iterable[str], known: dict[str, str] | None = None) -> dict[str, str]:
+    """The current token of each name (a name without one is given one now). ``known``: what
+    the caller has just read of these names' tokens from the cache (a name it did not find is
+    left out), so that they are not read again."""
     names = list(names)
-    found = cache.get_many([key_of(n) for n in names])
-    current = {n: found.get(key_of(n)) for n in names}
+    if known is None:
+        found = cache.get_many([key_of(n) for n in names])
+        known = {n: found[key_of(n)] for n in names if key_of(n) in found}
+    current: dict[str, str | None] = {n: known.get(n) for n in names}
     for name, token in current.items():
         if token is None:
-            # add() keeps whichever of two racing first readers came first.
-            cache.add(key_of(name), secrets.token_hex(8), timeout=None)
-            current[name] = cache.get(key_of(name)) or ""
-    return {n: str(t) for n, t in current.items()}
+            # add() keeps whichever of two racing first readers came first: the token drawn here
+            # when it stored it, the other's (read back) when it did not.
+            drawn = secrets.token_hex(8)
+            current[name] = drawn if cache.add(key_of(name), drawn, timeout=None) else cache.get(key_of(name))
+    return {n: str(t or "") for n, t in current.items()}
 
 
 def renew(names: Iterable[str]) -> None:

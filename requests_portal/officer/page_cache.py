@@ -26,7 +26,13 @@ One render: when a page is missing or stale, the first request to see it claims 
 (``cache.add``); a request for the same page meanwhile waits for that render — polling the
 cache, at most ``RENDER_WAIT_SECONDS`` — and is served it once it is stored under the tokens
 current then, instead of rendering the same page beside it. A claim lives ``RENDER_CLAIM_SECONDS``
-at most (a renderer that died).
+at most (a renderer that died). A claim names the tokens (and role) the page is rendered under:
+once the page is stored, its claim is left to expire rather than deleted (a round trip less on
+every render), since a request under the same tokens finds the page and one under new tokens
+claims a render of its own; a render that failed or was not stored gives its claim up at once.
+
+Round trips of a render: the batched read, the token of a name nobody has read since its last
+change (one ``add``: ``freshness.tokens`` with what the read found), the claim, the store.
 """
 
 import functools
@@ -72,7 +78,7 @@ class PageCache:
         self.enabled = False
         self.key = ""
         self.tokens: dict[str, str] = {}
-        self.claimed = False
+        self.claimed = ""  # the claim this request holds to render the page
         self.role = ""
         self._ahead: dict[str, Any] | None = None  # the batched read, for the user it assumed
         self._ahead_user = ""
@@ -162,8 +168,8 @@ class PageCache:
 
     def _take_tokens(self, found: dict[str, Any], token_keys: dict[str, str]) -> None:
         self.tokens = {n: found[k] for k, n in token_keys.items() if k in found}
-        if len(self.tokens) < len(self.names):
-            self.tokens = freshness.tokens(self.names)
+        if len(self.tokens) < len(self.names):  # a name nobody has read since its last change
+            self.tokens = freshness.tokens(self.names, known=self.tokens)
 
     def _hit(self, entry: Any, how: str = "hit") -> HttpResponse | None:
         if entry is None or entry[0] != self.tokens or entry[1] != self.role:
@@ -175,9 +181,9 @@ class PageCache:
     def _claim_or_wait(self, token_keys: dict[str, str]) -> HttpResponse | None:
         """None when this request is to render the page (it claimed the render, or waited long
         enough); the page another request rendered meanwhile otherwise."""
-        claim = self.key + ":render"
+        claim = self._claim()
         if cache.add(claim, 1, RENDER_CLAIM_SECONDS):
-            self.claimed = True
+            self.claimed = claim
             return None
         deadline = time.monotonic() + RENDER_WAIT_SECONDS
         while time.monotonic() < deadline:
@@ -186,10 +192,18 @@ class PageCache:
             self._take_tokens(found, token_keys)
             if (waited := self._hit(found.get(self.key), "wait")) is not None:
                 return waited
-            if claim not in found and cache.add(claim, 1, RENDER_CLAIM_SECONDS):
-                self.claimed = True
+            current = self._claim()  # the tokens may have moved on meanwhile
+            if (current != claim or claim not in found) and cache.add(current, 1, RENDER_CLAIM_SECONDS):
+                self.claimed = current
                 return None
+            claim = current
         return None
+
+    def _claim(self) -> str:
+        """The claim to render this page under the current tokens (and role)."""
+        return f"{self.key}:render:" + _digest(
+            *(f"{n}={t}" for n, t in sorted(self.tokens.items())), self.role
+        )
 
     def store(self, response: HttpResponse, *, cacheable: bool = True) -> HttpResponse:
         if not self.enabled or not self.tokens:  # disabled, or ``get()`` was not asked first
@@ -200,15 +214,18 @@ class PageCache:
                 (self.tokens, self.role, response.content, response["Content-Type"]),
                 settings.PORTAL_PAGE_CACHE_SECONDS,
             )
+            # Its claim is left to expire: whoever asks under these tokens finds the page now,
+            # and new tokens make a new claim.
+            self.claimed = ""
         self.release()
         response["X-Portal-Cache"] = "miss"
         return response
 
     def release(self) -> None:
-        """Give up the claim to render (stored, not storable, or failed)."""
+        """Give up the claim to render (not storable, or failed)."""
         if self.claimed:
-            self.claimed = False
-            cache.delete(self.key + ":render")
+            claim, self.claimed = self.claimed, ""
+            cache.delete(claim)
 
 
 View = Callable[..., HttpResponse]

@@ -3,6 +3,8 @@
 from dataclasses import dataclass
 from typing import Any
 
+from django.db.models import BigIntegerField
+from django.db.models.functions import Cast, Substr
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.html import conditional_escape
@@ -11,7 +13,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from requests_portal.models import User
-from requests_portal.officer.compiled import Compiled
+from requests_portal.officer.compiled import Compiled, together
 from requests_portal.officer.markup import escaped_html
 from requests_portal.templatetags.portal import localdatetime_html
 from workflow.audit.trail import stream_for
@@ -95,7 +97,8 @@ def items_html(entries: list[Entry]) -> SafeString:
 
 
 # Only what the timeline shows: the stream's hashes and the rest of the users stay unread. Both
-# reads are compiled once per process (``officer.compiled``).
+# reads are compiled once per process (``officer.compiled``) and asked together: the actors are
+# the users the stream names (``user:<pk>``), found by the same stream.
 _EVENTS = Compiled(
     lambda stream: (
         AuditEvent.objects.filter(stream=stream)
@@ -105,17 +108,28 @@ _EVENTS = Compiled(
     str,
 )
 _ACTORS = Compiled(
-    lambda pks: User.objects.filter(pk__in=pks).only("username", "first_name", "last_name"), (int,)
+    lambda stream: User.objects.filter(
+        pk__in=AuditEvent.objects.filter(stream=stream, actor__startswith="user:")
+        .annotate(user_pk=Cast(Substr("actor", 6), BigIntegerField()))
+        .values("user_pk")
+    ).only("username", "first_name", "last_name"),
+    str,
 )
 
 
+def timeline_reads(obj: Any) -> list[tuple[Compiled, tuple[Any, ...]]]:
+    """The timeline's two reads, for ``compiled.together`` (with a page's other reads)."""
+    stream = stream_for(obj)
+    return [(_EVENTS, (stream,)), (_ACTORS, (stream,))]
+
+
 def timeline(obj: Any) -> list[Entry]:
-    events = _EVENTS(stream_for(obj))
-    user_ids = sorted({int(e.actor.split(":", 1)[1]) for e in events if e.actor.startswith("user:")})
-    names = {
-        f"user:{u.pk}": (f"{u.first_name} {u.last_name}".strip() or u.username)
-        for u in (_ACTORS(user_ids) if user_ids else [])
-    }
+    return timeline_of(*together(*timeline_reads(obj)))
+
+
+def timeline_of(events: list[AuditEvent], actors: list[User]) -> list[Entry]:
+    """The entries of ``timeline_reads``' answers."""
+    names = {f"user:{u.pk}": (f"{u.first_name} {u.last_name}".strip() or u.username) for u in actors}
     entries = []
     labels: dict[str, str] = {}  # an order's stream repeats a few actions: translate each once
     for event in events:

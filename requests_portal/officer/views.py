@@ -11,7 +11,7 @@ from django import forms
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -26,14 +26,14 @@ from workflow.datamap.connect import SourceUnavailable
 from workflow.errors import DomainError, InvalidInput, StaleVersion
 from workflow.models import DisclosureOrder, DisclosureState
 from workflow.package.seal import download_package
-from workflow.permissions import can_see_cases, orders_visible_to
+from workflow.permissions import can_see_cases
 from workflow.services import disclosure as svc
 from workflow.services.scoping import CustomerChoice, match_order, scope_from_matches
 
 from . import charts, queries
 from .actions import ACTIONS
 from .forms import CheckForm, ScopeFormSet, ScopeJustificationForm, SearchForm
-from .order_page import order_context, progress_context, read_related
+from .order_page import order_context, progress_context, read_related, visible_order
 from .page_cache import PageCache, cached_page
 
 CASE_ROLES = (Role.LEGAL_OFFICER, Role.APPROVER)
@@ -101,7 +101,9 @@ def rows_key(rows: list[tuple[DisclosureOrder, str, str]]) -> str:
 
 
 def _visible_order(request: HttpRequest, reference: str) -> DisclosureOrder:
-    return read_related(get_object_or_404(orders_visible_to(request.user), reference=reference))
+    """The order through the visibility gate (404 otherwise), with its identifiers, checklist
+    and scope, which the services read."""
+    return read_related(visible_order(request.user, reference))
 
 
 def _version(request: HttpRequest) -> int:
@@ -124,7 +126,7 @@ def order_page(request: HttpRequest, reference: str, page_cache: PageCache) -> H
         if not can_see_cases(request.user):
             raise Http404
         return cached
-    order = _visible_order(request, reference)
+    order = visible_order(request.user, reference)  # the page's other reads are asked together
     response = render(request, "officer/order.html", order_context(request, order))
     return page_cache.store(response, cacheable=order.state != S.EXPORTING)
 

@@ -2,6 +2,7 @@
 cache read; one render when many ask for the same missing page; the order page's small reads
 compiled once. Each keeps what the page cache promised: never stale, never anyone else's."""
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable
@@ -12,15 +13,21 @@ import pytest
 from django.core.cache import caches
 from django.db import connection
 from django.db.models import F
+from django.http import Http404
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from requests_portal.models import User
 from requests_portal.officer import page_cache, views
-from requests_portal.officer.compiled import Compiled
+from requests_portal.officer.compiled import Compiled, together
+from requests_portal.officer.order_page import visible_order
+from requests_portal.officer.timeline import timeline
 from tests.factories import make_order, sign_in_staff
 from workflow import freshness
-from workflow.models import AuditEvent, DisclosureState, OrderIdentifier, ScopeItem
+from workflow.choices import VerificationItem
+from workflow.models import AuditEvent, DisclosureOrder, DisclosureState, OrderIdentifier, ScopeItem
+from workflow.permissions import order_visibility, orders_visible_as, orders_visible_to
 from workflow.services import disclosure as svc
 
 S = DisclosureState
@@ -144,6 +151,69 @@ def test_a_role_changed_outside_the_orm_shows_once_the_gate_reads_it_again(
 
 
 # --- One render -------------------------------------------------------------------------------
+
+
+def cache_calls(client: Client, url: str) -> tuple[Any, list[str]]:
+    """The response to ``url`` and the cache's methods it called, in order (a backend whose
+    ``get_many`` calls its own ``get`` is counted once)."""
+    backend = caches["default"]
+    calls: list[str] = []
+    depth = [0]
+
+    def counting(name: str) -> Any:
+        method = getattr(backend, name)
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            if depth[0] == 0:
+                calls.append(name)
+            depth[0] += 1
+            try:
+                return method(*args, **kwargs)
+            finally:
+                depth[0] -= 1
+
+        return call
+
+    names = ("get", "get_many", "add", "set", "delete", "delete_many", "set_many")
+    with contextlib.ExitStack() as stack:
+        for name in names:
+            stack.enter_context(mock.patch.object(backend, name, counting(name)))
+        response = client.get(url)
+    return response, calls
+
+
+def test_a_render_asks_the_cache_four_times(officer_client: Client, officer: User) -> None:
+    """The batched read, the order's new token (nobody read it since the change), the claim,
+    the store; the claim of a stored page is left to expire, not deleted."""
+    order = make_order(S.VERIFYING, officer=officer)
+    url = reverse("officer:order", args=[order.reference])
+    warm(officer_client, url)
+    freshness.renew([f"disclosureorder:{order.reference}"])
+    response, calls = cache_calls(officer_client, url)
+    assert response["X-Portal-Cache"] == "miss"
+    assert calls == ["get_many", "add", "add", "set"]
+    response, calls = cache_calls(officer_client, url)
+    assert response["X-Portal-Cache"] == "hit" and calls == ["get_many"]
+
+
+def test_a_stored_pages_claim_does_not_hold_up_the_render_after_a_change(
+    officer_client: Client, officer: User
+) -> None:
+    order = make_order(S.VERIFYING, officer=officer)
+    url = reverse("officer:order", args=[order.reference])
+    warm(officer_client, url)  # its claim is still there, left to expire
+    svc.record_check(
+        order,
+        actor=officer,
+        item=VerificationItem.LEGAL_BASIS_CITED,
+        passed=True,
+        note="the next render claims anew",
+        expected_version=order.version,
+    )
+    with mock.patch.object(page_cache.time, "sleep", side_effect=AssertionError("waited for a claim")):
+        response = officer_client.get(url)  # rendered at once, not after waiting
+    assert response["X-Portal-Cache"] == "miss"
+    assert "the next render claims anew" in response.content.decode()
 
 
 def _closing(work: Callable[[], object]) -> Callable[[], None]:
@@ -305,3 +375,99 @@ def test_the_order_page_reads_each_of_its_rows_once(
     # events and their actors.
     with django_assert_max_num_queries(8):
         assert officer_client.get(url)["X-Portal-Cache"] == "miss"
+
+
+def test_a_compiled_read_makes_the_related_instances_its_queryset_selects(officer: User) -> None:
+    orders = [make_order(S.VERIFYING, officer=officer) for _ in range(2)]
+    read = Compiled(
+        lambda ref: DisclosureOrder.objects.select_related("authority").filter(reference=ref), str
+    )
+    for order in orders:
+        (found,) = read(order.reference)
+        expected = DisclosureOrder.objects.select_related("authority").get(reference=order.reference)
+        assert found.pk == expected.pk and found.state == expected.state
+        assert found.categories_requested == expected.categories_requested  # converted, as the ORM does
+        with CaptureQueriesContext(connection) as asked:
+            assert found.authority.name_en == expected.authority.name_en  # read with the order
+            assert found.authority.pk == expected.authority_id
+        assert len(asked) == 0
+    assert read("DO-NONE") == []
+
+
+def test_a_compiled_read_of_nothing_asks_the_database_nothing(db: None) -> None:
+    nothing = Compiled(lambda ref: DisclosureOrder.objects.none().filter(reference=ref), str)
+    with CaptureQueriesContext(connection) as asked:
+        assert nothing("DO-1") == []
+        assert together((nothing, ("DO-1",))) == [[]]
+    assert len(asked) == 0
+
+
+def test_reads_asked_together_give_what_each_gives_alone(officer: User) -> None:
+    order = make_order(S.SCOPING, officer=officer)
+    identifiers = Compiled(lambda pk: OrderIdentifier.objects.filter(order_id=pk).order_by("id"), int)
+    events = Compiled(lambda stream: AuditEvent.objects.filter(stream=stream).order_by("seq"), str)
+    nothing = Compiled(lambda pk: ScopeItem.objects.none().filter(order_id=pk), int)
+    stream = f"disclosureorder:{order.reference}"
+    found = together(
+        (identifiers, (order.pk,)), (nothing, (order.pk,)), (events, (stream,)), (identifiers, (0,))
+    )
+    assert [i.pk for i in found[0]] == [i.pk for i in identifiers(order.pk)] != []
+    assert found[1] == [] and found[3] == []
+    assert [(e.seq, e.hash) for e in found[2]] == [(e.seq, e.hash) for e in events(stream)] != []
+
+
+@pytest.mark.postgres
+def test_reads_asked_together_take_one_round_trip_on_postgresql(officer: User) -> None:
+    order = make_order(S.VERIFYING, officer=officer)
+    identifiers = Compiled(lambda pk: OrderIdentifier.objects.filter(order_id=pk), int)
+    events = Compiled(lambda stream: AuditEvent.objects.filter(stream=stream), str)
+    with CaptureQueriesContext(connection) as asked:
+        found = together((identifiers, (order.pk,)), (events, (f"disclosureorder:{order.reference}",)))
+    assert len(asked) == 1
+    assert found[0] and found[1]
+
+
+def test_the_gate_read_is_compiled_per_kind_of_reader_and_refuses_outsiders(
+    officer: User, approver: User, auditor: User, outsider: User
+) -> None:
+    order = make_order(S.RECEIVED, officer=officer)
+    for user in (officer, approver):
+        assert order_visibility(user) == "cases"
+        assert visible_order(user, order.reference).pk == order.pk
+        assert list(orders_visible_to(user)) == list(orders_visible_as("cases"))
+    for user in (auditor, outsider):
+        assert order_visibility(user) == "none"
+        with CaptureQueriesContext(connection) as asked, pytest.raises(Http404):
+            visible_order(user, order.reference)
+        # Nothing to read (the user's role is all it asks): the gate shows them no order.
+        assert not [q for q in asked.captured_queries if "workflow_disclosureorder" in q["sql"]]
+    officer.is_active = False
+    with pytest.raises(Http404):
+        visible_order(officer, order.reference)  # asked on every call, not remembered
+    officer.is_active = True
+    with pytest.raises(Http404):
+        visible_order(officer, "DO-NONE")
+
+
+def test_the_timeline_names_each_user_its_stream_names(officer: User, approver: User) -> None:
+    order = make_order(S.EXPORTING, officer=officer, approver=approver)
+    User.objects.filter(pk=approver.pk).update(first_name="Ada", last_name="Approver")
+    entries = timeline(order)
+    actors = {e.actor for e in entries}
+    assert "Ada Approver" in actors and (officer.get_full_name() or officer.username) in actors
+    assert len(entries) == AuditEvent.objects.filter(stream=f"disclosureorder:{order.reference}").count()
+
+
+@pytest.mark.postgres
+def test_a_fresh_order_page_asks_the_database_twice_on_postgresql(
+    officer_client: Client, officer: User
+) -> None:
+    """The order through the gate, then everything else the page shows in one round trip."""
+    order = make_order(S.VERIFYING, officer=officer)
+    url = reverse("officer:order", args=[order.reference])
+    warm(officer_client, url)
+    freshness.renew([f"disclosureorder:{order.reference}"])
+    with CaptureQueriesContext(connection) as asked:
+        response = officer_client.get(url)
+    assert response["X-Portal-Cache"] == "miss"
+    assert len(asked) == 2, [q["sql"][:80] for q in asked.captured_queries]

@@ -134,3 +134,23 @@ def test_a_renewal_run_early_takes_no_more_names(django_capture_on_commit_callba
         assert any(isinstance(hook, freshness._Renewal) for hook in callbacks)
         # The second capture ran a renewal of its own: OTHER was renewed at its "commit" too.
         assert token(OTHER) != drawn
+
+
+def test_a_first_reader_stores_the_token_it_draws_and_a_racing_one_reads_the_winners() -> None:
+    freshness.renew([ORDER, OTHER])
+    with mock.patch.object(cache, "get", wraps=cache.get) as got:
+        first = freshness.tokens([ORDER], known={})
+    assert got.call_count == 0  # stored by add(): nothing to read back
+    assert cache.get(freshness.key_of(ORDER)) == first[ORDER]
+    # A reader that found no token while another stored one meanwhile gets the stored one.
+    assert freshness.tokens([ORDER], known={}) == first
+    assert token(ORDER) == first[ORDER]
+
+
+def test_known_tokens_are_not_read_again() -> None:
+    known = {ORDER: token(ORDER)}
+    freshness.renew([OTHER])
+    with mock.patch.object(cache, "get_many", wraps=cache.get_many) as read_many:
+        current = freshness.tokens([ORDER, OTHER], known=known)
+    assert read_many.call_count == 0
+    assert current[ORDER] == known[ORDER] and current[OTHER] == token(OTHER) != ""
