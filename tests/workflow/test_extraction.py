@@ -695,6 +695,53 @@ def test_the_plan_check_refuses_plans_that_do_not_feed_the_aggregates_in_key_ord
 
 
 @pytest.mark.postgres
+def test_the_lanes_copies_start_at_once_not_one_after_the_other(pg_store, tmp_path, monkeypatch):
+    """Starting a COPY waits for the lane's first row, after its sort: the second lane's is
+    started beside the first's. Here the first lane's waits until the second's has begun (one
+    after the other, it would wait in vain)."""
+    import threading
+
+    second_started = threading.Event()
+    chunks = postgresql._chunks
+
+    def starting(stack, conn, sql, params):
+        if "IN (1, -1)" in sql:  # the second lane's runs of keys
+            second_started.set()
+        elif "IN (0, -2)" in sql:
+            assert second_started.wait(10), "the first lane's COPY was started alone"
+        return chunks(stack, conn, sql, params)
+
+    monkeypatch.setattr(postgresql, "_chunks", starting)
+    by_copy = extract(pg_store, tmp_path / "copy", ["network_activity"])
+    by_cursor = extract(pg_store, tmp_path / "cursor", ["network_activity"], use_copy=False)
+    assert second_started.is_set()
+    assert [(f.relpath, f.sha256) for f in by_copy.files] == [(f.relpath, f.sha256) for f in by_cursor.files]
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("failing", ["first", "second"])
+def test_a_lane_whose_copy_fails_to_start_fails_the_extraction_and_the_other_is_closed(
+    pg_store, tmp_path, monkeypatch, failing
+):
+    closed = []
+    chunks = postgresql._chunks
+
+    def starting(stack, conn, sql, params):
+        lane = "second" if "IN (1, -1)" in sql else "first"
+        if "IN (" in sql:
+            stack.callback(closed.append, lane)
+        if lane == failing and "IN (" in sql:
+            raise psycopg.errors.QueryCanceled("canceling statement due to user request")
+        return chunks(stack, conn, sql, params)
+
+    monkeypatch.setattr(postgresql, "_chunks", starting)
+    with pytest.raises(ExtractionFailed, match="failed while extracting network_activity"):
+        extract(pg_store, tmp_path / "out", ["network_activity"])
+    assert sorted(closed) == ["first", "second"]  # the lane that started is closed too
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.postgres
 def test_how_spread_a_scopes_keys_are_is_asked_once_per_table(pg_store, tmp_path, monkeypatch):
     """The customers table holds identity and contact columns: two files, one question."""
     monkeypatch.setattr(postgresql, "SINGLE_LANE_BYTES", -1)  # asked of big tables only
