@@ -63,7 +63,7 @@ SINGLE_LANE_BYTES = 128 * 1024
 MIN_KEY_FILL = 0.1
 
 # How many of the customer's rows ``keys_spread`` looks at.
-SPREAD_SAMPLE = 5000
+SPREAD_SAMPLE = 1000
 
 # ``rows_query``'s runs for "every row, in no particular order": one lane takes every run.
 _EVERY_ROW = (CHUNK_ROWS, 0, 1)
