@@ -37,27 +37,8 @@ DASHBOARD = "/officer/"
 def cache_reads(client: Client, url: str) -> tuple[Any, int]:
     """The response to ``url`` and how many times the cache was asked for anything (a backend
     whose ``get_many`` calls its own ``get`` is asked once)."""
-    backend = caches["default"]
-    counted, depth = [0], [0]
-
-    def counting(method: Any) -> Any:
-        def call(*args: Any, **kwargs: Any) -> Any:
-            counted[0] += depth[0] == 0
-            depth[0] += 1
-            try:
-                return method(*args, **kwargs)
-            finally:
-                depth[0] -= 1
-
-        return call
-
-    with (
-        mock.patch.object(backend, "get", counting(backend.get)),
-        mock.patch.object(backend, "get_many", counting(backend.get_many)),
-        mock.patch.object(backend, "add", counting(backend.add)),
-    ):
-        response = client.get(url)
-    return response, counted[0]
+    response, calls = cache_calls(client, url, names=("get", "get_many", "add"))
+    return response, len(calls)
 
 
 def warm(client: Client, url: str, **headers: Any) -> None:
@@ -153,7 +134,11 @@ def test_a_role_changed_outside_the_orm_shows_once_the_gate_reads_it_again(
 # --- One render -------------------------------------------------------------------------------
 
 
-def cache_calls(client: Client, url: str) -> tuple[Any, list[str]]:
+def cache_calls(
+    client: Client,
+    url: str,
+    names: tuple[str, ...] = ("get", "get_many", "add", "set", "delete", "delete_many", "set_many"),
+) -> tuple[Any, list[str]]:
     """The response to ``url`` and the cache's methods it called, in order (a backend whose
     ``get_many`` calls its own ``get`` is counted once)."""
     backend = caches["default"]
@@ -174,7 +159,6 @@ def cache_calls(client: Client, url: str) -> tuple[Any, list[str]]:
 
         return call
 
-    names = ("get", "get_many", "add", "set", "delete", "delete_many", "set_many")
     with contextlib.ExitStack() as stack:
         for name in names:
             stack.enter_context(mock.patch.object(backend, name, counting(name)))
