@@ -699,19 +699,22 @@ def test_the_lanes_copies_start_at_once_not_one_after_the_other(pg_store, tmp_pa
     """Starting a COPY waits for the lane's first row, after its sort: the second lane's is
     started beside the first's. Here the first lane's waits until the second's has begun (one
     after the other, it would wait in vain)."""
+    import contextlib
     import threading
 
     second_started = threading.Event()
-    chunks = postgresql._chunks
+    lane = postgresql._lane
 
-    def starting(stack, conn, sql, params):
+    @contextlib.contextmanager
+    def starting(conn, sql, params):
         if "IN (1, -1)" in sql:  # the second lane's runs of keys
             second_started.set()
         elif "IN (0, -2)" in sql:
             assert second_started.wait(10), "the first lane's COPY was started alone"
-        return chunks(stack, conn, sql, params)
+        with lane(conn, sql, params) as chunks:
+            yield chunks
 
-    monkeypatch.setattr(postgresql, "_chunks", starting)
+    monkeypatch.setattr(postgresql, "_lane", starting)
     by_copy = extract(pg_store, tmp_path / "copy", ["network_activity"])
     by_cursor = extract(pg_store, tmp_path / "cursor", ["network_activity"], use_copy=False)
     assert second_started.is_set()
@@ -723,18 +726,24 @@ def test_the_lanes_copies_start_at_once_not_one_after_the_other(pg_store, tmp_pa
 def test_a_lane_whose_copy_fails_to_start_fails_the_extraction_and_the_other_is_closed(
     pg_store, tmp_path, monkeypatch, failing
 ):
+    import contextlib
+
     closed = []
-    chunks = postgresql._chunks
+    started = postgresql._lane
 
-    def starting(stack, conn, sql, params):
+    @contextlib.contextmanager
+    def starting(conn, sql, params):
         lane = "second" if "IN (1, -1)" in sql else "first"
-        if "IN (" in sql:
-            stack.callback(closed.append, lane)
-        if lane == failing and "IN (" in sql:
-            raise psycopg.errors.QueryCanceled("canceling statement due to user request")
-        return chunks(stack, conn, sql, params)
+        try:
+            if lane == failing and "IN (" in sql:
+                raise psycopg.errors.QueryCanceled("canceling statement due to user request")
+            with started(conn, sql, params) as chunks:
+                yield chunks
+        finally:
+            if "IN (" in sql:
+                closed.append(lane)
 
-    monkeypatch.setattr(postgresql, "_chunks", starting)
+    monkeypatch.setattr(postgresql, "_lane", starting)
     with pytest.raises(ExtractionFailed, match="failed while extracting network_activity"):
         extract(pg_store, tmp_path / "out", ["network_activity"])
     assert sorted(closed) == ["first", "second"]  # the lane that started is closed too

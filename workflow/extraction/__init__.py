@@ -16,13 +16,11 @@ import re
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import AbstractContextManager, ExitStack
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from django.utils import translation
 from django.utils.translation import gettext as _
 
 from workflow.choices import NEEDS_JUSTIFICATION, NEVER_DISCLOSED, DataCategory
@@ -39,7 +37,14 @@ from workflow.datamap.sql import rows_query
 from workflow.errors import DomainError, InvalidInput
 
 from .postgresql import SORT_MEMORY, renders, stream_postgresql
-from .streams import DEFAULT_FETCH_SIZE, StreamStats, fetch_batches, open_cursor, stream_portable
+from .streams import (
+    DEFAULT_FETCH_SIZE,
+    StreamStats,
+    enter_together,
+    fetch_batches,
+    open_cursor,
+    stream_portable,
+)
 from .writers import CsvOut, HashedFile, json_safe
 
 MANIFEST_NAME = "manifest.json"
@@ -248,30 +253,14 @@ def _open_source(
     """The source's connection and, with ``with_lane``, its second lane's, opened at the same
     time (each waits for a server process to start), both closed with ``stack``. When both fail,
     the first one's error is raised."""
-
-    def connecting() -> AbstractContextManager[StoreConnection]:
-        return connect(source.database_url, source_name=source.name, display_url=source.display_url)
-
-    if not with_lane:
-        return stack.enter_context(connecting()), None
-    lane = connecting()
-    language = translation.get_language()
-
-    def open_lane() -> StoreConnection:
-        with translation.override(language):  # its error in the caller's language too
-            return lane.__enter__()
-
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="extraction-lane") as pool:
-        opening = pool.submit(open_lane)
-        try:
-            conn = stack.enter_context(connecting())
-        except BaseException:
-            if opening.exception() is None:  # the lane is open: it is closed with the rest
-                stack.push(lane.__exit__)
-            raise
-        lane_conn = opening.result()
-    stack.push(lane.__exit__)
-    return conn, lane_conn
+    opened = enter_together(
+        stack,
+        [
+            connect(source.database_url, source_name=source.name, display_url=source.display_url)
+            for _connection in range(2 if with_lane else 1)
+        ],
+    )
+    return opened[0], opened[1] if with_lane else None
 
 
 def extract_scope(

@@ -33,17 +33,14 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from typing import Any
-
-from django.utils import translation
 
 from workflow.datamap.connect import StoreConnection
 from workflow.datamap.model import Source, Table
 from workflow.datamap.sql import rows_query
 
-from .streams import StreamStats
+from .streams import StreamStats, enter_together
 from .writers import FORMULA_STARTS, HashedFile
 
 # Rows per chunk: ~100 COPY messages per 100,000 rows instead of one per row (the per-row cost
@@ -381,41 +378,13 @@ _INT16 = struct.Struct("!h")
 _INT32 = struct.Struct("!i")
 
 
-def _chunks(
-    stack: ExitStack, conn: StoreConnection, sql: str, params: tuple[Any, ...]
-) -> Iterator[tuple[int, int, memoryview, memoryview]]:
-    cursor = stack.enter_context(conn.raw.cursor())
-    copy = stack.enter_context(cursor.copy(sql, params))
-    return _binary_chunks(copy)
-
-
-def _lanes(
-    stack: ExitStack, conns: Sequence[StoreConnection], queries: Sequence[tuple[str, tuple[Any, ...]]]
-) -> list[Iterator[tuple[int, int, memoryview, memoryview]]]:
-    """Every lane's COPY started at the same time, each closed with ``stack``. Starting a COPY
-    waits for the server's first row, which a lane sends only once its rows are sorted: started
-    one after the other, the second lane's sort would begin only when the first's had ended,
-    with one core idle meanwhile (~45 ms of the access log's ~220). When any fails to start, its
-    error is raised and the others are closed."""
-    if len(conns) == 1:
-        return [_chunks(stack, conns[0], *queries[0])]
-    started: list[ExitStack] = [ExitStack() for _conn in conns]
-    language = translation.get_language()
-
-    def start(index: int) -> Iterator[tuple[int, int, memoryview, memoryview]]:
-        with translation.override(language):  # an error in the caller's language
-            return _chunks(started[index], conns[index], *queries[index])
-
-    with ThreadPoolExecutor(max_workers=len(conns) - 1, thread_name_prefix="extraction-lane") as pool:
-        others = [pool.submit(start, index) for index in range(1, len(conns))]
-        try:
-            lanes = [start(0)]
-        finally:
-            # Every lane that started is closed with the rest, whatever happened to the others.
-            for lane_stack in reversed(started):
-                stack.push(lane_stack.__exit__)
-        lanes += [future.result() for future in others]
-    return lanes
+@contextmanager
+def _lane(
+    conn: StoreConnection, sql: str, params: tuple[Any, ...]
+) -> Iterator[Iterator[tuple[int, int, memoryview, memoryview]]]:
+    """One lane's COPY, started (its first row is on its way) on entering."""
+    with conn.raw.cursor() as cursor, cursor.copy(sql, params) as copy:
+        yield _binary_chunks(copy)
 
 
 def _binary_chunks(copy: Any) -> Iterator[tuple[int, int, memoryview, memoryview]]:
@@ -494,7 +463,12 @@ def stream_postgresql(
     )
     rows = 0
     with ExitStack() as stack:
-        lanes = _lanes(stack, conns, queries)
+        # Started at the same time: starting a COPY waits for the lane's first row, which comes
+        # once its rows are sorted; one after the other, the second lane's sort would begin only
+        # when the first's had ended, one core idle meanwhile (~45 ms of the access log's ~220).
+        lanes = enter_together(
+            stack, [_lane(conn, sql, params) for conn, (sql, params) in zip(conns, queries, strict=True)]
+        )
         # Merged back in key order: each lane's runs come in order, and runs never repeat.
         heads: dict[int, tuple[int, int, memoryview, memoryview]] = {}
         for index, lane in enumerate(lanes):

@@ -13,9 +13,13 @@ table.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
+
+from django.utils import translation
 
 from workflow.datamap.connect import StoreConnection
 from workflow.datamap.model import Source, Table
@@ -24,6 +28,33 @@ from workflow.datamap.sql import rows_query
 from .writers import CsvOut, HashedFile, encode_json
 
 DEFAULT_FETCH_SIZE = 2000
+
+T = TypeVar("T")
+
+
+def enter_together(stack: ExitStack, managers: Sequence[AbstractContextManager[T]]) -> list[T]:
+    """Every one of ``managers`` entered at the same time (the first here, the others in
+    threads), for entering may wait on a server: for its process to start (a connection), for
+    its first row (a COPY, after its sort). Each that was entered is exited with ``stack``,
+    whatever happened to the others; when some fail, the first's error is raised, else the first
+    other's, in the caller's language."""
+    if len(managers) == 1:
+        return [stack.enter_context(managers[0])]
+    language = translation.get_language()
+
+    def enter(manager: AbstractContextManager[T]) -> T:
+        with translation.override(language):
+            return manager.__enter__()
+
+    with ThreadPoolExecutor(max_workers=len(managers) - 1, thread_name_prefix="extraction") as pool:
+        others = [pool.submit(enter, manager) for manager in managers[1:]]
+        try:
+            first = stack.enter_context(managers[0])
+        finally:
+            for manager, future in zip(managers[1:], others, strict=True):
+                if future.exception() is None:
+                    stack.push(manager.__exit__)
+        return [first, *(future.result() for future in others)]
 
 
 @dataclass
