@@ -96,27 +96,26 @@ def record(
     moment = occurred_at or dt.datetime.now(dt.UTC)
     when = format_time(moment)
     ref = object_ref(obj)
+    # The event's canonical fields (its seq and prev_hash come from the stream's head).
+    fields = {
+        "stream": stream,
+        "occurred_at": when,
+        "actor": who.ref,
+        "actor_role": who.role,
+        "action": action,
+        "object_ref": ref,
+        "data_json": data_json,
+    }
+    row: list[Any] = [stream, moment, who.ref, who.role, action, ref, data_json]
     try:
         with conn.cursor() as cursor:
             if conn.vendor == "postgresql":
                 # One round trip: the database locks the head and fills the two chain fields into
                 # the event's canonical text, encoded here (see canonical.event_layout).
-                parts = event_parts(
-                    stream=stream,
-                    occurred_at=when,
-                    actor=who.ref,
-                    actor_role=who.role,
-                    action=action,
-                    object_ref=ref,
-                    data_json=data_json,
-                )
-                row: list[Any] = [stream, moment, who.ref, who.role, action, ref, data_json, *parts]
-                cursor.execute(_APPEND_PG, row)
+                cursor.execute(_APPEND_PG, [*row, *event_parts(**fields)])
                 pk, seq, head_hash, digest = cursor.fetchone()
             else:
-                pk, seq, head_hash, digest = _append_portably(
-                    cursor, stream, moment, when, who, action, ref, data_json
-                )
+                pk, seq, head_hash, digest = _append_portably(cursor, row, fields)
         # Pages cached under this stream's data (and the dashboard's, under everything) are stale
         # from the moment this transaction commits.
         freshness.renew_on_commit((stream, freshness.ALL))
@@ -133,18 +132,11 @@ def record(
     )
 
 
-def _append_portably(
-    cursor: Any,
-    stream: str,
-    moment: dt.datetime,
-    when: str,
-    who: Actor,
-    action: str,
-    ref: str,
-    data_json: str,
-) -> tuple[int, int, str, str]:
-    """The append as the database function does it, step by step (SQLite): SQLite has no FOR
-    UPDATE, but its IMMEDIATE transactions already serialise writers."""
+def _append_portably(cursor: Any, row: list[Any], fields: dict[str, str]) -> tuple[int, int, str, str]:
+    """The append as the database function does it, step by step (SQLite), for the event's
+    ``row`` (stream, moment, actor, role, action, object, data) and canonical ``fields``: SQLite
+    has no FOR UPDATE, but its IMMEDIATE transactions already serialise writers."""
+    stream, moment = row[0], row[1]
     cursor.execute(_READ_HEAD, [stream])
     head = cursor.fetchone()
     if head is None:  # a new stream's head, created by whichever append comes first
@@ -152,19 +144,8 @@ def _append_portably(
         cursor.execute(_READ_HEAD, [stream])
         head = cursor.fetchone()
     seq, head_hash = head[0] + 1, head[1]
-    digest = event_hash(
-        stream=stream,
-        occurred_at=when,
-        actor=who.ref,
-        actor_role=who.role,
-        action=action,
-        object_ref=ref,
-        data_json=data_json,
-        seq=seq,
-        prev_hash=head_hash,
-    )
-    row = [stream, seq, moment, who.ref, who.role, action, ref, data_json, head_hash, digest]
-    cursor.execute(_INSERT_EVENT, row)
+    digest = event_hash(**fields, seq=seq, prev_hash=head_hash)
+    cursor.execute(_INSERT_EVENT, [stream, seq, *row[1:], head_hash, digest])
     pk = cursor.lastrowid
     cursor.execute(_MOVE_HEAD, [seq, digest, head_hash, moment, stream])
     return pk, seq, head_hash, digest
