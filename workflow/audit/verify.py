@@ -32,7 +32,6 @@ from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError, connection, connections, transaction
-from django.db.models import Sum
 
 from workflow.models import AuditEvent, AuditStreamHead
 
@@ -304,10 +303,15 @@ def _one_snapshot() -> Iterator[None]:
         yield
 
 
-def _split_points(parts: int) -> list[str]:
+def _head_sizes() -> list[tuple[str, int]]:
+    """Every stream and its head's seq (how many events it holds), in stream order."""
+    return list(AuditStreamHead.objects.order_by("stream").values_list("stream", "seq"))
+
+
+def _split_points(parts: int, heads: list[tuple[str, int]] | None = None) -> list[str]:
     """Streams that cut the trail into ``parts`` ranges of roughly equal events (by the stream
-    heads' sequence numbers); fewer when there are fewer streams."""
-    heads = list(AuditStreamHead.objects.order_by("stream").values_list("stream", "seq"))
+    heads' sequence numbers, ``_head_sizes``); fewer when there are fewer streams."""
+    heads = _head_sizes() if heads is None else heads
     total, before = sum(seq for _s, seq in heads), 0
     cuts: list[str] = []
     for stream, seq in heads:  # a cut is the first stream of the next range
@@ -327,14 +331,14 @@ def _usable_cpus() -> int:
     return os.cpu_count() or 1
 
 
-def _automatic_processes() -> int:
+def _automatic_processes(heads: list[tuple[str, int]]) -> int:
     """How many processes "auto" verifies in: ``_AUTOMATIC_PROCESSES`` for a trail of
-    ``_AUTOMATIC_FROM_EVENTS`` events or more (by the stream heads) when this host has as many
+    ``_AUTOMATIC_FROM_EVENTS`` events or more (by the stream ``heads``) when this host has as many
     CPUs, else one. (A verifier keeps a core busy and its server backend half of another: on two
     CPUs two of each finish sooner than one, and much sooner when the CPUs are free.)"""
     if _usable_cpus() < _AUTOMATIC_PROCESSES:
         return 1
-    events = AuditStreamHead.objects.aggregate(events=Sum("seq"))["events"] or 0
+    events = sum(seq for _stream, seq in heads)
     return _AUTOMATIC_PROCESSES if events >= _AUTOMATIC_FROM_EVENTS else 1
 
 
@@ -350,10 +354,13 @@ def _walk_all(
         and not connection.in_atomic_block  # a child needs committed rows and its own connection
         and not multiprocessing.current_process().daemon  # a daemon (a pool's worker) may not fork
     )
-    if parallel and processes is None:
-        processes = _automatic_processes()
-    # Any split will do: read outside the snapshot.
-    cuts = _split_points(processes) if parallel and processes is not None and processes > 1 else []
+    cuts: list[str] = []
+    if parallel:
+        # Read once, for the choice and the split, outside the snapshot: any split will do.
+        sizes = _head_sizes()
+        if processes is None:
+            processes = _automatic_processes(sizes)
+        cuts = _split_points(processes, sizes)  # none for one process
     if not cuts:
         with _one_snapshot():
             return _stored_heads(), _walk(promises, stop_at_first=stop_at_first), 1
