@@ -246,8 +246,8 @@ def chunk_queries(
     scope = {"customer_pk": customer_pk, "date_from": date_from, "date_to": date_to}
     by_position = keys_spread(conn, source, table, **scope)
     # The lane's rows, each value selected once (row_value) under a positional name, in a
-    # subquery that OFFSET 0 keeps from being merged into the aggregates: merged, a day or an
-    # instant would be rendered twice, once per file. By position, the rows are numbered first
+    # subquery that its ORDER BY (or OFFSET 0) keeps from being merged into the aggregates:
+    # merged, a day or an instant would be rendered twice, once per file. By position, the rows are numbered first
     # (every lane numbers them alike: one snapshot, unique keys) and a lane keeps its runs.
     source_of = "r.v{index}" if by_position else "t0.{column}"
     row = ["r.k, r.n" if by_position else f"{pk} AS k"]
