@@ -370,6 +370,9 @@ PORTAL_RETENTION_DAYS = {
     "access_package": int(os.environ.get("RETAIN_ACCESS_PACKAGE_DAYS", "90")),
     "order_document": int(os.environ.get("RETAIN_ORDER_DOCUMENT_DAYS", str(5 * 365))),
 }
+# The customers' tasks, which the schedule below sends: a worker that had not imported them would
+# drop each as "unregistered" (they are otherwise imported only by the services that queue them).
+CELERY_IMPORTS.append("workflow.tasks_customers")
 CELERY_BEAT_SCHEDULE.update(
     {
         "notify-visible-disclosures": {
