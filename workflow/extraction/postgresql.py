@@ -247,8 +247,9 @@ def chunk_queries(
     by_position = keys_spread(conn, source, table, **scope)
     # The lane's rows, each value selected once (row_value) under a positional name, in a
     # subquery that its ORDER BY (or OFFSET 0) keeps from being merged into the aggregates:
-    # merged, a day or an instant would be rendered twice, once per file. By position, the rows are numbered first
-    # (every lane numbers them alike: one snapshot, unique keys) and a lane keeps its runs.
+    # merged, a day or an instant would be rendered twice, once per file. By position, the rows
+    # are numbered first (every lane numbers them alike: one snapshot, unique keys) and a lane
+    # keeps its runs.
     source_of = "r.v{index}" if by_position else "t0.{column}"
     row = ["r.k, r.n" if by_position else f"{pk} AS k"]
     row += [
